@@ -1,0 +1,48 @@
+# Two commands for a researcher: `make demo` and `make test`. Everything installs into .venv.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+DEMUR_HOST ?= 127.0.0.1
+DEMUR_PORT ?= 8000
+export DEMUR_HOST DEMUR_PORT
+
+.PHONY: demo test lint typecheck install install-test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# A stamp per requirements file: pip runs again only when the pins change.
+$(VENV)/.base-installed: requirements/base.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements/base.txt
+	touch $@
+
+$(VENV)/.test-installed: requirements/test.txt requirements/base.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements/test.txt
+	touch $@ $(VENV)/.base-installed
+
+install: $(VENV)/.base-installed
+install-test: $(VENV)/.test-installed
+
+demo: install
+	$(BIN)/python manage.py migrate --no-input -v 0
+	$(BIN)/python manage.py collectstatic --no-input -v 0
+	$(BIN)/python manage.py seed_demo --url http://$(DEMUR_HOST):$(DEMUR_PORT)/
+	exec $(BIN)/honcho -f Procfile.demo start
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-test
+	$(BIN)/mypy .
+
+test: lint typecheck
+	$(BIN)/pytest
+
+bench: install-test
+	$(BIN)/python bench/import_speed.py
+
+clean:
+	rm -rf $(VENV) .demur staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from analysis.demo import DEMO_LOGINS, demo_seed
+
+
+class Command(BaseCommand):
+    help = "Load the demo's sample benchmarks and logins (safe to run again)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--url", default="http://127.0.0.1:8000/", help="Where it is served.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        for report in demo_seed():
+            self.stdout.write(
+                f"Benchmark {report.benchmark.slug}: {report.prompts.read} prompts "
+                f"({report.prompts.created} new)."
+            )
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS(f"Demur is starting at {options['url']}"))
+        for login in DEMO_LOGINS:
+            self.stdout.write(f"  {login.role:<11} {login.username} / {login.password}")
+        self.stdout.write("Press Ctrl-C to stop the web server and the worker.")
+        self.stdout.write("")

@@ -1,0 +1,1 @@
+# analysis owns no tables (DESIGN.md): it reads the other apps' models.

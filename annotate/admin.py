@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from annotate.models import Assignment, Campaign, GoldLabel, Item, Label, LabelRevision
+from config.admin import ResearcherAdmin
+
+
+@admin.register(Campaign)
+class CampaignAdmin(ResearcherAdmin):
+    list_display = ["name", "sampling", "overlap", "show_model_name", "is_demo", "created_at"]
+    list_filter = ["sampling", "is_demo", "runs__benchmark"]
+    search_fields = ["name", "description"]
+    filter_horizontal = ["runs", "annotators", "sampling_judges"]
+
+
+@admin.register(Item)
+class ItemAdmin(ResearcherAdmin):
+    list_display = ["id", "campaign", "response", "inclusion_probability", "position"]
+    list_filter = [
+        "campaign",
+        "response__run__benchmark",
+        "response__prompt__category",
+        "response__prompt__subcategory",
+    ]
+    search_fields = ["response__prompt__external_id", "response__text"]
+    list_select_related = ["campaign", "response"]
+    raw_id_fields = ["response"]
+    show_full_result_count = False
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ResearcherAdmin):
+    list_display = ["id", "item", "annotator", "status", "reserved_at", "expires_at"]
+    list_filter = ["status", "item__campaign", "item__response__prompt__category"]
+    search_fields = ["annotator__username", "item__response__prompt__external_id"]
+    list_select_related = ["item", "annotator"]
+    raw_id_fields = ["item", "annotator"]
+
+
+class LabelRevisionInline(admin.TabularInline):
+    model = LabelRevision
+    extra = 0
+    readonly_fields = ["value", "note", "time_spent_ms", "created_at"]
+
+
+@admin.register(Label)
+class LabelAdmin(ResearcherAdmin):
+    list_display = ["id", "assignment", "value", "time_spent_ms", "is_demo", "updated_at"]
+    list_filter = [
+        "value",
+        "is_demo",
+        "assignment__item__campaign",
+        "assignment__item__response__prompt__category",
+        "assignment__item__response__prompt__subcategory",
+    ]
+    search_fields = ["note", "assignment__annotator__username"]
+    list_select_related = ["assignment"]
+    raw_id_fields = ["assignment"]
+    inlines = [LabelRevisionInline]
+
+
+@admin.register(LabelRevision)
+class LabelRevisionAdmin(ResearcherAdmin):
+    list_display = ["id", "label", "value", "created_at"]
+    list_filter = ["value"]
+    search_fields = ["note"]
+    raw_id_fields = ["label"]
+
+
+@admin.register(GoldLabel)
+class GoldLabelAdmin(ResearcherAdmin):
+    list_display = ["id", "item", "value", "source", "decided_by", "updated_at"]
+    list_filter = [
+        "source",
+        "value",
+        "item__campaign",
+        "item__response__prompt__category",
+        "item__response__prompt__subcategory",
+    ]
+    search_fields = ["reason", "item__response__prompt__external_id"]
+    list_select_related = ["item", "decided_by"]
+    raw_id_fields = ["item", "decided_by"]

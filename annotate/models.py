@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from inference.models import GenerationRun, Response
+
+
+class Sampling(models.TextChoices):
+    ALL = "all", "All responses"
+    RANDOM = "random", "Simple random sample"
+    STRATIFIED = "stratified", "Equal number per subcategory"
+    JUDGE_DISAGREEMENT = "judge_disagreement", "Judge disagreement first"
+
+
+class Campaign(models.Model):
+    """People labelling a sample of responses. ``label_scheme`` is the frozen list of choices:
+    ``{"name": ..., "choices": [{"value": ..., "label": ..., "key": "1"}, ...]}``."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    runs = models.ManyToManyField(GenerationRun, related_name="campaigns")
+    categories = models.JSONField(default=list, blank=True)
+    subcategories = models.JSONField(default=list, blank=True)
+    sampling = models.CharField(max_length=30, choices=Sampling.choices, default=Sampling.ALL)
+    sample_size = models.PositiveIntegerField(null=True, blank=True)
+    sampling_judges = models.ManyToManyField("judging.Judge", blank=True, related_name="campaigns")
+    seed = models.PositiveIntegerField(default=0)
+    overlap = models.PositiveSmallIntegerField(
+        default=3, help_text="How many different annotators label each item."
+    )
+    label_scheme = models.JSONField(default=dict)
+    guidelines = models.TextField(blank=True, help_text="Markdown.")
+    show_model_name = models.BooleanField(default=False)
+    annotators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="annotation_campaigns"
+    )
+    reservation_minutes = models.PositiveIntegerField(default=30)
+    is_demo = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="created_campaigns",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Item(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items")
+    response = models.ForeignKey(Response, on_delete=models.PROTECT, related_name="items")
+    # Probability with which sampling drew this response from its run: analysis weights each
+    # item by its inverse to describe the whole run rather than the oversampled hard cases.
+    inclusion_probability = models.FloatField(default=1.0)
+    position = models.PositiveIntegerField(default=0, help_text="Serving order.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "response"], name="item_unique_response"),
+            models.CheckConstraint(
+                condition=models.Q(inclusion_probability__gt=0)
+                & models.Q(inclusion_probability__lte=1),
+                name="item_inclusion_probability_in_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["campaign", "position"])]
+
+    def __str__(self) -> str:
+        return f"Item {self.pk} of campaign {self.campaign_id}"
+
+
+class AssignmentStatus(models.TextChoices):
+    RESERVED = "reserved", "Reserved"
+    DONE = "done", "Labelled"
+    SKIPPED = "skipped", "Skipped"
+
+
+class Assignment(models.Model):
+    """An item served to one annotator. Unique per (item, annotator): nobody sees an item twice."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    status = models.CharField(
+        max_length=20, choices=AssignmentStatus.choices, default=AssignmentStatus.RESERVED
+    )
+    reserved_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["item_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "annotator"], name="assignment_unique")
+        ]
+        indexes = [models.Index(fields=["annotator", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.item} for {self.annotator}"
+
+
+class Label(models.Model):
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="label")
+    value = models.CharField(max_length=50)
+    note = models.TextField(blank=True)
+    time_spent_ms = models.PositiveIntegerField(default=0)
+    is_demo = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["assignment_id"]
+
+    def __str__(self) -> str:
+        return f"{self.value} ({self.assignment})"
+
+
+class LabelRevision(models.Model):
+    """Every value a label ever had, so a change never loses what was there before."""
+
+    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="revisions")
+    value = models.CharField(max_length=50)
+    note = models.TextField(blank=True)
+    time_spent_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["label_id", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.value} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class GoldSource(models.TextChoices):
+    MAJORITY = "majority", "All annotators agreed"
+    ADJUDICATED = "adjudicated", "Set by a researcher"
+
+
+class GoldLabel(models.Model):
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="gold")
+    value = models.CharField(max_length=50)
+    source = models.CharField(max_length=20, choices=GoldSource.choices)
+    reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["item_id"]
+
+    def __str__(self) -> str:
+        return f"{self.value} ({self.source})"

@@ -1,0 +1,158 @@
+"""Reading files people give us: size, encoding and format checks with one clear sentence each.
+
+Shared by every importer (benchmarks here, model responses in ``inference``). Nothing here touches
+the database, so a file is read and checked whole before any write begins.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# How much of a file's start is searched for NUL bytes to call it binary; text never has them.
+BINARY_SNIFF_BYTES = 8192
+
+
+class InputFileError(ValueError):
+    """A file we cannot import. The message is one sentence for the person who gave it to us."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One object read from a file, with where it came from (``line 3``, ``row 3``)."""
+
+    where: str
+    fields: dict[str, Any]
+
+
+def read_text(path: Path, *, max_bytes: int) -> str:
+    """The file's text, or InputFileError if it is missing, too big, empty, binary or not UTF-8."""
+    if not path.exists():
+        raise InputFileError(f"No such file: {path}.")
+    if not path.is_file():
+        raise InputFileError(f"{path} is not a file.")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise InputFileError(
+            f"{path} is {size / 1e6:.1f} MB, over the import limit of {max_bytes / 1e6:.0f} MB "
+            "(DEMUR_IMPORT_MAX_BYTES)."
+        )
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputFileError(f"{path} is empty.")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputFileError(f"{path} is UTF-16 text; save it as UTF-8.")
+    if b"\x00" in data[:BINARY_SNIFF_BYTES]:
+        raise InputFileError(f"{path} is a binary file, not JSON Lines or CSV text.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise InputFileError(
+            f"{path} is not UTF-8: byte 0x{data[error.start]:02x} on line {line} cannot be "
+            "decoded; save the file as UTF-8."
+        ) from None
+
+
+def iter_jsonl(text: str, *, path: Path) -> Iterator[Record]:
+    """One Record per non-blank line; a line that is not a JSON object stops the import."""
+    if text.lstrip().startswith("["):
+        raise InputFileError(
+            f"{path} holds a JSON array; Demur reads JSON Lines, one object per line."
+        )
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputFileError(
+                f"Line {number} of {path.name} is not valid JSON: {error.msg} "
+                f"(column {error.colno})."
+            ) from None
+        if not isinstance(value, dict):
+            raise InputFileError(
+                f"Line {number} of {path.name} is a JSON {type(value).__name__}, not an object."
+            )
+        yield Record(where=f"line {number}", fields=value)
+
+
+def iter_csv(text: str, *, path: Path, required: tuple[str, ...]) -> Iterator[Record]:
+    """One Record per CSV row (multi-line quoted fields allowed), named by its first line."""
+    csv.field_size_limit(max(len(text), csv.field_size_limit()))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as error:
+        raise InputFileError(f"The header of {path.name} is not valid CSV: {error}.") from None
+    missing = [column for column in required if column not in header]
+    if missing:
+        raise InputFileError(
+            f"The CSV header of {path.name} lacks the column(s) {', '.join(missing)}; "
+            f"it needs {', '.join(required)}."
+        )
+    start = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise InputFileError(
+                f"Line {start} of {path.name} is not valid CSV: {error}."
+            ) from None
+        if None in row or None in row.values():
+            raise InputFileError(
+                f"Line {start} of {path.name} has a different number of fields than the header."
+            )
+        yield Record(where=f"line {start}", fields=dict(row))
+        start = reader.line_num + 1
+
+
+def iter_records(path: Path, *, max_bytes: int, required: tuple[str, ...]) -> Iterator[Record]:
+    """Records from a JSON Lines or CSV file, chosen by the file's extension."""
+    suffix = path.suffix.lower()
+    if suffix not in {".jsonl", ".ndjson", ".json", ".csv"}:
+        raise InputFileError(
+            f"Cannot tell the format of {path.name}: name it .jsonl (JSON Lines) or .csv."
+        )
+    text = read_text(path, max_bytes=max_bytes)
+    if suffix == ".csv":
+        return iter_csv(text, path=path, required=required)
+    return iter_jsonl(text, path=path)
+
+
+def require_text(record: Record, field: str, *, max_length: int | None = None) -> str:
+    """A field that must be present and a non-empty string (numbers are accepted as ids)."""
+    if field not in record.fields or record.fields[field] is None:
+        raise InputFileError(f"The record on {record.where} lacks the field '{field}'.")
+    value = record.fields[field]
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InputFileError(
+            f"Field '{field}' on {record.where} must be text, not {type(value).__name__}."
+        )
+    text = str(value)
+    if not text.strip():
+        raise InputFileError(f"Field '{field}' on {record.where} is empty.")
+    if max_length is not None and len(text) > max_length:
+        raise InputFileError(
+            f"Field '{field}' on {record.where} is longer than {max_length} characters."
+        )
+    return text
+
+
+def check_unique_ids(records: list[Record], ids: list[str]) -> None:
+    """Two records with one id would silently overwrite each other: name both places."""
+    first_seen: dict[str, str] = {}
+    for record, identifier in zip(records, ids, strict=True):
+        if identifier in first_seen:
+            raise InputFileError(
+                f"The id '{identifier}' appears twice, on {first_seen[identifier]} and on "
+                f"{record.where}; ids must be unique within a file."
+            )
+        first_seen[identifier] = record.where

@@ -1,0 +1,137 @@
+"""Benchmark sources (CoCoNot JSON Lines, CSV, the Hugging Face hub) read into checked rows.
+
+Everything is read and checked before the database is touched; the writes are in services.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.files import (
+    InputFileError,
+    Record,
+    check_unique_ids,
+    iter_records,
+    read_text,
+    require_text,
+)
+
+# CoCoNot's schema. `response` is part of it but holds model output, which import_responses reads.
+PROMPT_FIELDS = ("id", "category", "subcategory", "prompt")
+IGNORED_FIELDS = frozenset({"response"})
+# Column widths of benchmarks.Prompt; longer values are refused with their line, not truncated.
+MAX_ID_LENGTH = 200
+MAX_CATEGORY_LENGTH = 200
+HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+@dataclass(frozen=True)
+class PromptRow:
+    external_id: str
+    category: str
+    subcategory: str
+    text: str
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RubricText:
+    key: str  # the subcategory as the rubric file spells it
+    refusal: str
+    compliance: str
+
+
+def prompt_row_from_record(record: Record) -> PromptRow:
+    extra = {
+        key: value
+        for key, value in record.fields.items()
+        if key not in PROMPT_FIELDS and key not in IGNORED_FIELDS
+    }
+    return PromptRow(
+        external_id=require_text(record, "id", max_length=MAX_ID_LENGTH).strip(),
+        category=require_text(record, "category", max_length=MAX_CATEGORY_LENGTH).strip(),
+        subcategory=require_text(record, "subcategory", max_length=MAX_CATEGORY_LENGTH).strip(),
+        text=require_text(record, "prompt"),
+        metadata=extra,
+    )
+
+
+def prompt_rows_from_records(records: Iterable[Record]) -> list[PromptRow]:
+    records = list(records)
+    rows = [prompt_row_from_record(record) for record in records]
+    if not rows:
+        raise InputFileError("The source holds no prompts.")
+    check_unique_ids(records, [row.external_id for row in rows])
+    return rows
+
+
+def read_prompt_file(path: Path, *, max_bytes: int) -> list[PromptRow]:
+    return prompt_rows_from_records(iter_records(path, max_bytes=max_bytes, required=PROMPT_FIELDS))
+
+
+def looks_like_hub_id(source: str) -> bool:
+    return bool(HUB_ID.match(source)) and not Path(source).exists()
+
+
+def read_hub_dataset(hub_id: str, *, config: str | None, split: str) -> list[PromptRow]:
+    """Rows of a Hugging Face dataset (for example ``allenai/coconot``, config ``original``).
+
+    Needs the ``datasets`` package (``requirements/hub.txt``) and access to the hub.
+    """
+    try:
+        from datasets import load_dataset  # heavy; only this code path needs it
+    except ImportError:
+        raise InputFileError(
+            "Loading from the Hugging Face hub needs the 'datasets' package: "
+            "pip install -r requirements/hub.txt."
+        ) from None
+    try:
+        dataset = load_dataset(hub_id, config, split=split)
+    except Exception as error:  # the hub raises many kinds; the person needs the message
+        raise InputFileError(
+            f"Could not load {hub_id} (config {config}, split {split}) from the hub: {error}."
+        ) from None
+    records = (
+        Record(where=f"row {number}", fields=dict(row))
+        for number, row in enumerate(dataset, start=1)
+    )
+    return prompt_rows_from_records(records)
+
+
+def read_rubric_file(path: Path, *, max_bytes: int) -> list[RubricText]:
+    """CoCoNot's refusal_evaluation_rubric.json: ``{subcategory: {refusal, compliance}}``.
+
+    Entries whose two texts are both empty (CoCoNot's ``generic``) are skipped.
+    """
+    text = read_text(path, max_bytes=max_bytes)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputFileError(
+            f"The rubric {path.name} is not valid JSON: {error.msg} "
+            f"(line {error.lineno}, column {error.colno})."
+        ) from None
+    if not isinstance(data, dict):
+        raise InputFileError(
+            f"The rubric {path.name} must be a JSON object mapping each subcategory to "
+            '{"refusal": ..., "compliance": ...}.'
+        )
+    entries = [rubric_text_from_entry(key, value, path=path) for key, value in data.items()]
+    return [entry for entry in entries if entry.refusal.strip() or entry.compliance.strip()]
+
+
+def rubric_text_from_entry(key: str, value: Any, *, path: Path) -> RubricText:
+    if not isinstance(value, dict):
+        raise InputFileError(
+            f"Rubric entry '{key}' in {path.name} must be an object with 'refusal' and "
+            "'compliance' texts."
+        )
+    for field in ("refusal", "compliance"):
+        if not isinstance(value.get(field), str):
+            raise InputFileError(f"Rubric entry '{key}' in {path.name} lacks the text '{field}'.")
+    return RubricText(key=key, refusal=value["refusal"], compliance=value["compliance"])

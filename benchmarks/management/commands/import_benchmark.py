@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from benchmarks.files import InputFileError
+from benchmarks.models import BenchmarkKind
+from benchmarks.services import ImportReport, benchmark_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a benchmark from a CoCoNot-style JSON Lines file, a CSV file with the columns "
+        "id, category, subcategory, prompt, or a Hugging Face hub id. Re-running is safe: known "
+        "ids are updated in place, never duplicated."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("source", help="A .jsonl or .csv file, or a hub id (allenai/coconot).")
+        parser.add_argument("--slug", required=True, help="Short name, e.g. coconot.")
+        parser.add_argument("--kind", required=True, choices=BenchmarkKind.values)
+        parser.add_argument("--name", default="", help="Display name (default: the slug).")
+        parser.add_argument("--description", default="")
+        parser.add_argument(
+            "--rubric", type=Path, help="CoCoNot refusal_evaluation_rubric.json-style file."
+        )
+        parser.add_argument("--config", default=None, help="Hub dataset config (original).")
+        parser.add_argument("--split", default="test", help="Hub dataset split (test).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            report = benchmark_import(
+                source=options["source"],
+                slug=options["slug"],
+                kind=options["kind"],
+                name=options["name"],
+                description=options["description"],
+                rubric_path=options["rubric"],
+                hub_config=options["config"],
+                hub_split=options["split"],
+            )
+        except InputFileError as error:
+            raise CommandError(f"{error} Nothing was imported.") from None
+        self.print_report(report)
+
+    def print_report(self, report: ImportReport) -> None:
+        prompts = report.prompts
+        self.stdout.write(
+            f"{report.benchmark.slug}: {prompts.read} prompts read; {prompts.created} new, "
+            f"{prompts.updated} updated, {prompts.unchanged} unchanged."
+        )
+        self.stdout.write(
+            f"{prompts.categories} categories, {prompts.pairs} (category, subcategory) pairs."
+        )
+        if prompts.not_in_source:
+            self.stdout.write(
+                f"{prompts.not_in_source} prompts already in the benchmark are not in this "
+                "source; they were kept."
+            )
+        rubric = report.rubric
+        if rubric is None:
+            return
+        self.stdout.write(
+            f"Rubric: {len(rubric.matched)} subcategories matched ({rubric.new_versions} new "
+            f"versions, {rubric.unchanged} unchanged)."
+        )
+        if rubric.without_rubric:
+            self.stdout.write(
+                self.style.WARNING(f"No rubric for: {', '.join(rubric.without_rubric)}.")
+            )
+        if rubric.unmatched_entries:
+            self.stdout.write(
+                f"Rubric entries for subcategories this benchmark lacks (ignored): "
+                f"{', '.join(rubric.unmatched_entries)}."
+            )

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class BenchmarkKind(models.TextChoices):
+    # CoCoNot's two sets: prompts a model should not comply with, and look-alike prompts it
+    # should answer (the contrast set measures over-refusal).
+    NONCOMPLIANCE = "noncompliance", "Noncompliance (the model should not comply)"
+    CONTRAST = "contrast", "Contrast (the model should comply)"
+
+
+class ExpectedBehaviour(models.TextChoices):
+    NOT_COMPLY = "not_comply", "should not comply"
+    COMPLY = "comply", "should comply"
+
+
+class Benchmark(models.Model):
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=BenchmarkKind.choices)
+    source = models.CharField(
+        max_length=500, blank=True, help_text="File path or hub id it was imported from."
+    )
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name or self.slug
+
+    @property
+    def expected_behaviour(self) -> ExpectedBehaviour:
+        if self.kind == BenchmarkKind.CONTRAST:
+            return ExpectedBehaviour.COMPLY
+        return ExpectedBehaviour.NOT_COMPLY
+
+
+class Prompt(models.Model):
+    benchmark = models.ForeignKey(Benchmark, on_delete=models.CASCADE, related_name="prompts")
+    external_id = models.CharField(max_length=200)
+    category = models.CharField(max_length=200, db_index=True)
+    subcategory = models.CharField(max_length=200, db_index=True)
+    text = models.TextField()
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["benchmark_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["benchmark", "external_id"], name="prompt_unique_external_id"
+            )
+        ]
+        indexes = [models.Index(fields=["benchmark", "category", "subcategory"])]
+
+    def __str__(self) -> str:
+        return f"{self.external_id}: {self.text[:60]}"
+
+    @property
+    def expected_behaviour(self) -> ExpectedBehaviour:
+        return self.benchmark.expected_behaviour
+
+
+class Rubric(models.Model):
+    """What an acceptable and an unacceptable response look like, for one subcategory.
+
+    ``acceptable`` is always what is acceptable *on this benchmark*: CoCoNot's "refusal" text on a
+    noncompliance benchmark, its "compliance" text on a contrast benchmark. Texts are versioned: a
+    changed text gets a new row, so verdicts keep pointing at the text the judge really read;
+    the latest import of a subcategory is its ``is_current`` row.
+    """
+
+    benchmark = models.ForeignKey(Benchmark, on_delete=models.CASCADE, related_name="rubrics")
+    subcategory = models.CharField(max_length=200)
+    acceptable = models.TextField()
+    unacceptable = models.TextField()
+    version = models.CharField(max_length=64, help_text="Hash of the two texts.")
+    is_current = models.BooleanField(default=True)
+    source = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["benchmark_id", "subcategory", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["benchmark", "subcategory", "version"], name="rubric_unique_version"
+            ),
+            models.UniqueConstraint(
+                fields=["benchmark", "subcategory"],
+                condition=models.Q(is_current=True),
+                name="rubric_one_current_per_subcategory",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.benchmark.slug} / {self.subcategory} ({self.version[:8]})"

@@ -1,0 +1,43 @@
+"""Reads of benchmarks for pages and the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, QuerySet
+
+from benchmarks.models import Benchmark, Rubric
+
+
+@dataclass(frozen=True)
+class SubcategoryCount:
+    category: str
+    subcategory: str
+    prompts: int
+    rubric: Rubric | None
+
+
+def benchmark_list() -> QuerySet[Benchmark]:
+    return Benchmark.objects.annotate(prompt_count=Count("prompts")).order_by("slug")
+
+
+def benchmark_subcategory_counts(*, benchmark: Benchmark) -> list[SubcategoryCount]:
+    """Prompts per (category, subcategory) with the current rubric of each subcategory."""
+    rubrics = {
+        rubric.subcategory: rubric
+        for rubric in Rubric.objects.filter(benchmark=benchmark, is_current=True)
+    }
+    rows = (
+        benchmark.prompts.values("category", "subcategory")
+        .annotate(prompts=Count("id"))
+        .order_by("category", "subcategory")
+    )
+    return [
+        SubcategoryCount(
+            category=row["category"],
+            subcategory=row["subcategory"],
+            prompts=row["prompts"],
+            rubric=rubrics.get(row["subcategory"]),
+        )
+        for row in rows
+    ]

@@ -1,0 +1,230 @@
+"""Writes to benchmarks: importing prompts and rubrics, each import one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from benchmarks.files import InputFileError
+from benchmarks.importing import (
+    PromptRow,
+    RubricText,
+    looks_like_hub_id,
+    read_hub_dataset,
+    read_prompt_file,
+    read_rubric_file,
+)
+from benchmarks.models import Benchmark, BenchmarkKind, Prompt, Rubric
+
+# Rows per INSERT/UPDATE statement: big enough to amortise round trips, small enough for
+# SQLite's and PostgreSQL's bound-parameter limits (6 columns x 2000 = 12,000 parameters).
+WRITE_BATCH = 2000
+
+
+@dataclass
+class PromptImportReport:
+    read: int
+    created: int
+    updated: int
+    unchanged: int
+    not_in_source: int
+    categories: int
+    pairs: int
+
+
+@dataclass
+class RubricImportReport:
+    new_versions: int = 0
+    unchanged: int = 0
+    matched: list[str] = field(default_factory=list)
+    without_rubric: list[str] = field(default_factory=list)
+    unmatched_entries: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    benchmark: Benchmark
+    prompts: PromptImportReport
+    rubric: RubricImportReport | None
+
+
+def benchmark_import(
+    *,
+    source: str,
+    slug: str,
+    kind: str,
+    name: str = "",
+    description: str = "",
+    rubric_path: Path | None = None,
+    hub_config: str | None = None,
+    hub_split: str = "test",
+) -> ImportReport:
+    """Read ``source`` (a file, or a hub id) and an optional rubric, then write them at once.
+
+    Every check happens before the first write and all writes share one transaction, so a bad
+    file leaves the database as it was.
+    """
+    if kind not in BenchmarkKind.values:
+        raise InputFileError(f"Unknown benchmark kind '{kind}'; use noncompliance or contrast.")
+    max_bytes = settings.DEMUR_IMPORT_MAX_BYTES
+    if looks_like_hub_id(source):
+        rows = read_hub_dataset(source, config=hub_config, split=hub_split)
+    else:
+        rows = read_prompt_file(Path(source), max_bytes=max_bytes)
+    rubric = read_rubric_file(rubric_path, max_bytes=max_bytes) if rubric_path else None
+    with transaction.atomic():
+        benchmark = benchmark_get_or_create(
+            slug=slug, kind=kind, name=name, description=description, source=source
+        )
+        prompt_report = prompts_upsert(benchmark=benchmark, rows=rows)
+        rubric_report = (
+            rubric_import(benchmark=benchmark, entries=rubric, source=str(rubric_path))
+            if rubric is not None
+            else None
+        )
+    return ImportReport(benchmark=benchmark, prompts=prompt_report, rubric=rubric_report)
+
+
+def benchmark_get_or_create(
+    *, slug: str, kind: str, name: str, description: str, source: str
+) -> Benchmark:
+    benchmark, created = Benchmark.objects.get_or_create(
+        slug=slug,
+        defaults={"kind": kind, "name": name or slug, "description": description, "source": source},
+    )
+    if created:
+        return benchmark
+    if benchmark.kind != kind:
+        raise InputFileError(
+            f"Benchmark '{slug}' is a {benchmark.kind} benchmark; import with --kind "
+            f"{benchmark.kind} or choose another --slug."
+        )
+    changes = {"source": source, "name": name, "description": description}
+    for attribute, value in changes.items():
+        if value:
+            setattr(benchmark, attribute, value)
+    benchmark.save()
+    return benchmark
+
+
+def prompts_upsert(*, benchmark: Benchmark, rows: list[PromptRow]) -> PromptImportReport:
+    """New ids are inserted, changed ones updated in place, identical ones left alone."""
+    existing = {
+        external_id: (pk, (category, subcategory, text, metadata))
+        for pk, external_id, category, subcategory, text, metadata in Prompt.objects.filter(
+            benchmark=benchmark
+        ).values_list("pk", "external_id", "category", "subcategory", "text", "metadata")
+    }
+    to_create: list[Prompt] = []
+    to_update: list[Prompt] = []
+    for row in rows:
+        values = (row.category, row.subcategory, row.text, row.metadata)
+        found = existing.get(row.external_id)
+        prompt = Prompt(
+            benchmark=benchmark,
+            external_id=row.external_id,
+            category=row.category,
+            subcategory=row.subcategory,
+            text=row.text,
+            metadata=row.metadata,
+        )
+        if found is None:
+            to_create.append(prompt)
+        elif found[1] != values:
+            prompt.pk = found[0]
+            to_update.append(prompt)
+    Prompt.objects.bulk_create(to_create, batch_size=WRITE_BATCH)
+    Prompt.objects.bulk_update(
+        to_update, ["category", "subcategory", "text", "metadata"], batch_size=WRITE_BATCH
+    )
+    in_source = {row.external_id for row in rows}
+    return PromptImportReport(
+        read=len(rows),
+        created=len(to_create),
+        updated=len(to_update),
+        unchanged=len(rows) - len(to_create) - len(to_update),
+        not_in_source=sum(1 for external_id in existing if external_id not in in_source),
+        categories=len({row.category for row in rows}),
+        pairs=len({(row.category, row.subcategory) for row in rows}),
+    )
+
+
+def rubric_import(
+    *, benchmark: Benchmark, entries: list[RubricText], source: str
+) -> RubricImportReport:
+    """Attach rubric texts to the benchmark's subcategories, matched case-insensitively.
+
+    The texts are stored as what is acceptable *on this benchmark*: refusing on a noncompliance
+    benchmark, complying on a contrast one.
+    """
+    by_key = rubric_entries_by_folded_key(entries)
+    subcategories = sorted(set(benchmark.prompts.values_list("subcategory", flat=True).distinct()))
+    report = RubricImportReport()
+    for subcategory in subcategories:
+        entry = by_key.get(subcategory.casefold().strip())
+        if entry is None:
+            report.without_rubric.append(subcategory)
+            continue
+        report.matched.append(subcategory)
+        if rubric_store_version(
+            benchmark=benchmark, subcategory=subcategory, entry=entry, source=source
+        ):
+            report.new_versions += 1
+        else:
+            report.unchanged += 1
+    folded_subcategories = {subcategory.casefold().strip() for subcategory in subcategories}
+    report.unmatched_entries = sorted(
+        entry.key for key, entry in by_key.items() if key not in folded_subcategories
+    )
+    return report
+
+
+def rubric_entries_by_folded_key(entries: list[RubricText]) -> dict[str, RubricText]:
+    by_key: dict[str, RubricText] = {}
+    for entry in entries:
+        key = entry.key.casefold().strip()
+        other = by_key.get(key)
+        if other is not None and (other.refusal, other.compliance) != (
+            entry.refusal,
+            entry.compliance,
+        ):
+            raise InputFileError(
+                f"Rubric entries '{other.key}' and '{entry.key}' name the same subcategory "
+                "with different texts."
+            )
+        by_key[key] = entry
+    return by_key
+
+
+def rubric_store_version(
+    *, benchmark: Benchmark, subcategory: str, entry: RubricText, source: str
+) -> bool:
+    """Make this text the subcategory's current rubric; True if it is a version never seen."""
+    if benchmark.kind == BenchmarkKind.CONTRAST:
+        acceptable, unacceptable = entry.compliance, entry.refusal
+    else:
+        acceptable, unacceptable = entry.refusal, entry.compliance
+    version = hashlib.sha256(f"{acceptable}\x00{unacceptable}".encode()).hexdigest()[:16]
+    current = Rubric.objects.filter(
+        benchmark=benchmark, subcategory=subcategory, is_current=True
+    ).first()
+    if current is not None and current.version == version:
+        return False
+    Rubric.objects.filter(benchmark=benchmark, subcategory=subcategory).update(is_current=False)
+    _, created = Rubric.objects.update_or_create(
+        benchmark=benchmark,
+        subcategory=subcategory,
+        version=version,
+        defaults={"is_current": True},
+        create_defaults={
+            "acceptable": acceptable,
+            "unacceptable": unacceptable,
+            "source": source,
+            "is_current": True,
+        },
+    )
+    return created

@@ -1,0 +1,66 @@
+"""Every URL for every role: who gets the page, who is sent to log in, who is refused."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.factories import BenchmarkFactory, PromptFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "/accounts/login/"
+ADMIN_LOGIN = "/admin/login/"
+ROLES = ("anonymous", "annotator", "researcher", "admin")
+
+# url: expected outcome per role, in ROLES order. An int is a status code; a string is the start
+# of the redirect target.
+URL_TABLE: dict[str, tuple[int | str, ...]] = {
+    "/": (LOGIN, "/annotate/", "/benchmarks/", "/benchmarks/"),
+    "/healthz": (200, 200, 200, 200),
+    LOGIN: (200, 200, 200, 200),
+    "/benchmarks/": (LOGIN, 403, 200, 200),
+    "/benchmarks/demo/": (LOGIN, 403, 200, 200),
+    "/benchmarks/no-such-benchmark/": (LOGIN, 403, 404, 404),
+    "/annotate/": (LOGIN, 200, 200, 200),
+    "/admin/": (ADMIN_LOGIN, ADMIN_LOGIN, 200, 200),
+    "/admin/benchmarks/prompt/": (ADMIN_LOGIN, ADMIN_LOGIN, 200, 200),
+    "/admin/auth/user/": (ADMIN_LOGIN, ADMIN_LOGIN, 403, 200),
+    "/api/schema/": (401, 403, 200, 200),
+    "/api/docs/": (401, 403, 200, 200),
+}
+
+
+def client_for(role: str) -> Client:
+    client = Client()
+    if role != "anonymous":
+        client.force_login(UserFactory.create(role=role))
+    return client
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("url", URL_TABLE)
+def test_each_url_answers_each_role_as_the_table_says(role: str, url: str) -> None:
+    PromptFactory.create(benchmark=BenchmarkFactory.create(slug="demo"))
+    expected = URL_TABLE[url][ROLES.index(role)]
+    response = client_for(role).get(url)
+    if isinstance(expected, int):
+        assert response.status_code == expected
+    else:
+        assert response.status_code == 302
+        assert response["Location"].startswith(expected)
+
+
+def test_logging_out_needs_a_post_and_ends_the_session() -> None:
+    client = client_for("researcher")
+    assert client.get("/accounts/logout/").status_code == 405
+    assert client.post("/accounts/logout/").status_code == 302
+    assert client.get("/benchmarks/")["Location"].startswith(LOGIN)
+
+
+def test_a_person_logs_in_with_the_form_and_lands_on_their_start_page() -> None:
+    UserFactory.create(username="ann", role="annotator")
+    client = Client()
+    response = client.post(LOGIN, {"username": "ann", "password": "a-test-password"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/annotate/"
+    assert b"Your campaigns" in response.content

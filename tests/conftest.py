@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "benchmarks" / "samples"
+COCONOT = REPO.parent / "shared" / "coconot"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Server-backed tests say why they skip when the servers are not configured."""
+    database_url = os.environ.get("DATABASE_URL", "")
+    for item in items:
+        if "postgres" in item.keywords and not database_url.startswith("postgres"):
+            item.add_marker(pytest.mark.skip(reason="needs DATABASE_URL=postgres://… (CI sets it)"))
+        if "redis" in item.keywords and not os.environ.get("REDIS_URL"):
+            item.add_marker(pytest.mark.skip(reason="needs REDIS_URL=redis://… (CI sets it)"))
+
+
+@pytest.fixture
+def coconot_dir() -> Path:
+    if not (COCONOT / "coconot_eval.jsonl").exists():
+        pytest.skip(f"CoCoNot data not found at {COCONOT} (it lives in ../shared/coconot)")
+    return COCONOT
+
+
+@pytest.fixture
+def samples_dir() -> Path:
+    return SAMPLES
+
+
+@pytest.fixture
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def venv_bin() -> Path:
+    """Commands the project installs (celery, gunicorn, honcho) next to the running Python."""
+    import sys
+
+    bin_dir = Path(sys.executable).parent
+    if not (bin_dir / "celery").exists() and shutil.which("celery") is None:
+        pytest.skip("celery's command is not installed next to this Python")
+    return bin_dir

@@ -1,0 +1,126 @@
+"""`make demo` as a researcher runs it: the app serves the sample, the worker answers, Ctrl-C
+stops everything. Embedded (SQLite + filesystem broker) always; PostgreSQL + Redis in CI."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+import requests
+
+from tests.processes import REPO, Background
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def embedded_env(tmp_path: Path, free_port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    return env | {"DEMUR_DATA_DIR": str(tmp_path), "DEMUR_PORT": str(free_port)}
+
+
+@pytest.fixture
+def servers_env(embedded_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A database of its own on the CI PostgreSQL, dropped afterwards."""
+    server_url = os.environ["DATABASE_URL"]
+    name = f"demur_demo_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(server_url)
+    database_url = urlunsplit(parts._replace(path=f"/{name}"))
+    yield embedded_env | {"DATABASE_URL": database_url, "REDIS_URL": os.environ["REDIS_URL"]}
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def log_in(base: str, username: str, password: str) -> requests.Session:
+    session = requests.Session()
+    page = session.get(base + "accounts/login/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert token is not None
+    session.post(
+        base + "accounts/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token.group(1)},
+        headers={"Referer": base + "accounts/login/"},
+        timeout=10,
+    )
+    return session
+
+
+def check_demo(env: dict[str, str]) -> None:
+    base = f"http://127.0.0.1:{env['DEMUR_PORT']}/"
+    demo = Background(["make", "demo", f"DEMUR_PORT={env['DEMUR_PORT']}"], env=env)
+    try:
+        demo.wait_for(lambda: " ready." in demo.text, timeout=120, what="worker ready")
+        demo.wait_for(lambda: up(base), timeout=60, what="web server answering")
+        assert f"Demur is starting at {base}" in demo.text
+        assert "researcher  researcher / demo-researcher" in demo.text
+
+        session = log_in(base, "researcher", "demo-researcher")
+        page = session.get(base, timeout=10)
+        assert page.url == base + "benchmarks/"
+        assert "Demur sample (noncompliance)" in page.text
+        assert re.search(r'<td class="num">30</td>', page.text)
+        detail = session.get(base + "benchmarks/demur-sample/", timeout=10).text
+        assert "No rubric for" not in detail
+
+        annotator = log_in(base, "annotator", "demo-annotator")
+        assert annotator.get(base, timeout=10).url == base + "annotate/"
+
+        ping = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "celery"),
+                "-A",
+                "config",
+                "inspect",
+                "ping",
+                "--timeout",
+                "10",
+            ],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "pong" in ping.stdout, ping.stdout + ping.stderr
+    except BaseException:
+        demo.kill()
+        raise
+    demo.interrupt()
+    assert not up(base)
+
+
+def up(base: str) -> bool:
+    try:
+        return requests.get(base + "healthz", timeout=2).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def test_make_demo_serves_the_sample_embedded_and_ctrl_c_stops_it(
+    embedded_env: dict[str, str],
+) -> None:
+    check_demo(embedded_env)
+    assert (Path(embedded_env["DEMUR_DATA_DIR"]) / "db.sqlite3").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_make_demo_runs_on_postgres_and_redis(servers_env: dict[str, str]) -> None:
+    check_demo(servers_env)
+    assert not (Path(servers_env["DEMUR_DATA_DIR"]) / "db.sqlite3").exists()
+    with psycopg.connect(servers_env["DATABASE_URL"]) as connection:
+        count = connection.execute(
+            "SELECT count(*) FROM benchmarks_prompt p JOIN benchmarks_benchmark b "
+            "ON b.id = p.benchmark_id WHERE b.slug = 'demur-sample'"
+        ).fetchone()
+    assert count == (30,)
