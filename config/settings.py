@@ -163,9 +163,22 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 BROKER_DIR = DATA_DIR / "broker"
 
 
+# With acks_late, a message a killed worker held comes back after this many seconds; it must be
+# longer than the slowest chunk (32 prompts), or a chunk still running is handed out again.
+BROKER_VISIBILITY_TIMEOUT = int(os.environ.get("DEMUR_BROKER_VISIBILITY_TIMEOUT", 3600))
+
+
 def celery_broker_settings(redis_url: str) -> dict[str, Any]:
     if redis_url:
-        return {"CELERY_BROKER_URL": redis_url, "CELERY_BROKER_TRANSPORT_OPTIONS": {}}
+        return {
+            "CELERY_BROKER_URL": redis_url,
+            "CELERY_BROKER_TRANSPORT_OPTIONS": {
+                "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
+                # Look for such messages every few seconds (kombu's default is 100 s).
+                "unacked_restore_interval": max(1, min(10, BROKER_VISIBILITY_TIMEOUT // 3)),
+                "unacked_restore_throttle": 1,
+            },
+        }
     # kombu's filesystem transport: a real broker between real processes, needing no server.
     # Writers and readers share one folder, which is what makes it a queue.
     return {

@@ -14,6 +14,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("benchmarks/", include("benchmarks.urls")),
+    path("runs/", include("inference.urls")),
+    path("judging/", include("judging.urls")),
     path("annotate/", include("annotate.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

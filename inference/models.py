@@ -7,6 +7,7 @@ from benchmarks.models import Benchmark, Prompt
 
 
 class Backend(models.TextChoices):
+    # Values match inference.backends.registry.
     TRANSFORMERS = "transformers", "Local transformers model"
     OPENAI = "openai", "OpenAI-compatible chat-completions server"
 
@@ -59,7 +60,13 @@ class GenerationRun(models.Model):
         default=list, blank=True, help_text="Only prompts of these categories (empty: all)."
     )
     limit = models.PositiveIntegerField(null=True, blank=True)
+    # How many prompts the run covers, fixed when it is created (the job's size, not a counter:
+    # progress is counted from Response rows).
+    total = models.PositiveIntegerField(default=0)
     imported = models.BooleanField(default=False, help_text="Responses came from a file.")
+    judges_after = models.JSONField(
+        default=list, blank=True, help_text="Names of judges to run once all responses are in."
+    )
     status = models.CharField(
         max_length=20, choices=RunStatus.choices, default=RunStatus.PENDING, db_index=True
     )
@@ -76,6 +83,10 @@ class GenerationRun(models.Model):
 
     def __str__(self) -> str:
         return f"Run {self.pk}: {self.model_name} on {self.benchmark.slug}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
 
 
 class Response(models.Model):

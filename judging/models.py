@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from benchmarks.models import Rubric
-from inference.models import GenerationRun, ModelSpec, Response, RunStatus
+from inference.models import FINISHED_STATUSES, GenerationRun, ModelSpec, Response, RunStatus
 
 
 class JudgeKind(models.TextChoices):
@@ -51,6 +51,7 @@ class JudgeRun(models.Model):
     judge = models.ForeignKey(Judge, on_delete=models.PROTECT, related_name="runs")
     run = models.ForeignKey(GenerationRun, on_delete=models.CASCADE, related_name="judge_runs")
     judge_snapshot = models.JSONField(default=dict, blank=True)
+    total = models.PositiveIntegerField(default=0, help_text="Responses to judge.")
     status = models.CharField(
         max_length=20, choices=RunStatus.choices, default=RunStatus.PENDING, db_index=True
     )
@@ -67,6 +68,10 @@ class JudgeRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.judge.name} on run {self.run_id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
 
 
 class JudgePrompt(models.Model):

@@ -38,6 +38,15 @@ def coconot_dir() -> Path:
     return COCONOT
 
 
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random two-layer Llama with its own tokenizer (tests/inference/tiny_model.py)."""
+    pytest.importorskip("torch", reason="needs the inference extra (requirements/inference.txt)")
+    from tests.inference.tiny_model import build_tiny_llama
+
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
+
+
 @pytest.fixture
 def samples_dir() -> Path:
     return SAMPLES

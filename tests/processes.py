@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -62,29 +63,46 @@ class Background:
         raise AssertionError(f"no {what} after {timeout} s:\n{self.text[-4000:]}")
 
     def interrupt(self, *, timeout: float = 60) -> int:
-        """Ctrl-C: SIGINT to the whole group, then wait for the group to be empty."""
+        """Ctrl-C: SIGINT to the whole group, then wait until every process it started is gone
+        (honcho puts each of its processes in a session of its own, so the group is not enough).
+        """
+        started = descendants(self.process.pid)
         os.killpg(self.process.pid, signal.SIGINT)
         code = self.process.wait(timeout=timeout)
         deadline = time.monotonic() + timeout
-        while group_alive(self.process.pid):
+        while running(started):
             if time.monotonic() > deadline:
                 raise AssertionError(f"processes left running after Ctrl-C:\n{self.text[-3000:]}")
             time.sleep(0.25)
         return code
 
     def kill(self) -> None:
-        if group_alive(self.process.pid):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        """SIGKILL for the process and everything under it, wherever honcho put it."""
+        for pid in [self.process.pid, *descendants(self.process.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.process.wait(timeout=30)
 
 
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
+def descendants(pid: int) -> list[int]:
+    table = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in table.splitlines():
+        child, parent = (int(field) for field in line.split())
+        children.setdefault(parent, []).append(child)
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def running(pids: list[int]) -> bool:
+    """Whether any of the processes still runs (zombies count as gone: they hold no port)."""
+    if not pids:
         return False
-    # Zombies count as gone: only processes that still run hold ports and files.
     states = subprocess.run(
-        ["ps", "-o", "stat=", "-g", str(pgid)], capture_output=True, text=True
+        ["ps", "-o", "stat=", "-p", ",".join(map(str, pids))], capture_output=True, text=True
     ).stdout.split()
     return any(not state.startswith("Z") for state in states)

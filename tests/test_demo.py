@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -55,7 +57,7 @@ def log_in(base: str, username: str, password: str) -> requests.Session:
     return session
 
 
-def check_demo(env: dict[str, str]) -> None:
+def check_demo(env: dict[str, str], answers: Callable[[], int] | None = None) -> None:
     base = f"http://127.0.0.1:{env['DEMUR_PORT']}/"
     demo = Background(["make", "demo", f"DEMUR_PORT={env['DEMUR_PORT']}"], env=env)
     try:
@@ -92,6 +94,8 @@ def check_demo(env: dict[str, str]) -> None:
             timeout=60,
         )
         assert "pong" in ping.stdout, ping.stdout + ping.stderr
+        if answers is not None:
+            demo.wait_for(lambda: answers() > 0, timeout=300, what="SmolLM2 answers")
     except BaseException:
         demo.kill()
         raise
@@ -109,8 +113,17 @@ def up(base: str) -> bool:
 def test_make_demo_serves_the_sample_embedded_and_ctrl_c_stops_it(
     embedded_env: dict[str, str],
 ) -> None:
-    check_demo(embedded_env)
-    assert (Path(embedded_env["DEMUR_DATA_DIR"]) / "db.sqlite3").exists()
+    database = Path(embedded_env["DEMUR_DATA_DIR"]) / "db.sqlite3"
+
+    def answers() -> int:
+        with closing(sqlite3.connect(database)) as connection:
+            (count,) = connection.execute(
+                "SELECT count(*) FROM inference_response WHERE error = ''"
+            ).fetchone()
+            return int(count)
+
+    # The worker loads SmolLM2 and answers the sample: the demo's real model on the real path.
+    check_demo(embedded_env, answers=answers)
 
 
 @pytest.mark.postgres

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from inference.models import GenerationRun
+from judging.models import Judge, JudgeRun
 from tests.factories import BenchmarkFactory, PromptFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +28,17 @@ URL_TABLE: dict[str, tuple[int | str, ...]] = {
     "/admin/": (ADMIN_LOGIN, ADMIN_LOGIN, 200, 200),
     "/admin/benchmarks/prompt/": (ADMIN_LOGIN, ADMIN_LOGIN, 200, 200),
     "/admin/auth/user/": (ADMIN_LOGIN, ADMIN_LOGIN, 403, 200),
+    "/runs/": (LOGIN, 403, 200, 200),
+    "/runs/{run}/": (LOGIN, 403, 200, 200),
+    "/runs/{run}/progress/": (LOGIN, 403, 286, 286),
+    "/runs/start/": (LOGIN, 403, 405, 405),
+    "/runs/{run}/cancel/": (LOGIN, 403, 405, 405),
+    "/runs/{run}/resume/": (LOGIN, 403, 405, 405),
+    "/judging/runs/{run}/": (LOGIN, 403, 200, 200),
+    "/judging/runs/{run}/judge/": (LOGIN, 403, 405, 405),
+    "/judging/runs/{run}/judges/new/": (LOGIN, 403, 405, 405),
+    "/judging/judge-runs/{judge_run}/progress/": (LOGIN, 403, 286, 286),
+    "/judging/judge-runs/{judge_run}/cancel/": (LOGIN, 403, 405, 405),
     "/api/schema/": (401, 403, 200, 200),
     "/api/docs/": (401, 403, 200, 200),
 }
@@ -41,9 +54,14 @@ def client_for(role: str) -> Client:
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("url", URL_TABLE)
 def test_each_url_answers_each_role_as_the_table_says(role: str, url: str) -> None:
-    PromptFactory.create(benchmark=BenchmarkFactory.create(slug="demo"))
+    benchmark = BenchmarkFactory.create(slug="demo")
+    PromptFactory.create(benchmark=benchmark)
+    run = GenerationRun.objects.create(benchmark=benchmark, model_name="m", status="done")
+    judge_run = JudgeRun.objects.create(
+        judge=Judge.objects.get(name="keyword"), run=run, status="done"
+    )
     expected = URL_TABLE[url][ROLES.index(role)]
-    response = client_for(role).get(url)
+    response = client_for(role).get(url.format(run=run.pk, judge_run=judge_run.pk))
     if isinstance(expected, int):
         assert response.status_code == expected
     else:

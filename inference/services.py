@@ -1,0 +1,221 @@
+"""Writes of inference: model specs, generation runs and their responses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from benchmarks.files import InputFileError
+from benchmarks.models import Benchmark, Prompt
+from inference.backends.base import BackendConfigError, Generation
+from inference.backends.registry import LOCAL_BACKENDS, backend_for, validate_backend_settings
+from inference.chunks import chunked
+from inference.importing import read_response_file
+from inference.lifecycle import (
+    status_cancel,
+    status_claim,
+    status_fail,
+    status_finish,
+    status_reopen,
+)
+from inference.models import GenerationRun, ModelSpec, Response, RunStatus
+from inference.selectors import run_missing_prompt_ids, run_prompts
+from inference.signals import generation_run_finished
+
+# A null response is kept as a row, so the run still accounts for that prompt, and judges see an
+# error rather than an empty answer they would read as a refusal.
+NULL_RESPONSE_ERROR = "The imported file gives no response (null) for this prompt."
+
+
+class RunError(ValueError):
+    """A run that cannot be started as asked; one sentence for the person who asked."""
+
+
+def model_spec_save(
+    *, name: str, backend: str, settings: dict[str, Any], description: str = ""
+) -> ModelSpec:
+    validate_backend_settings(backend, settings)
+    spec, _ = ModelSpec.objects.update_or_create(
+        name=name,
+        defaults={"backend": backend, "settings": settings, "description": description},
+    )
+    return spec
+
+
+@dataclass
+class ResponseImportReport:
+    run: GenerationRun
+    imported: int
+    null_responses: int
+
+
+def responses_import(
+    *, path: Path, benchmark: Benchmark, model_name: str, created_by: User | None = None
+) -> ResponseImportReport:
+    """A finished run from a file of responses; every line is checked before anything is
+    written, and all of it is written in one transaction."""
+    rows = read_response_file(path, max_bytes=django_settings.DEMUR_IMPORT_MAX_BYTES)
+    prompt_ids = dict(benchmark.prompts.values_list("external_id", "pk"))
+    unknown = next((row for row in rows if row.external_id not in prompt_ids), None)
+    if unknown is not None:
+        raise InputFileError(
+            f"The id '{unknown.external_id}' on {unknown.where} is not a prompt of benchmark "
+            f"'{benchmark.slug}'."
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        run = GenerationRun.objects.create(
+            model_name=model_name,
+            model_snapshot={"imported_from": str(path)},
+            benchmark=benchmark,
+            imported=True,
+            status=RunStatus.DONE,
+            total=len(rows),
+            created_by=created_by,
+            started_at=now,
+            finished_at=now,
+        )
+        Response.objects.bulk_create(
+            [
+                Response(
+                    run=run,
+                    prompt_id=prompt_ids[row.external_id],
+                    text=row.text or "",
+                    finish_reason="imported",
+                    error="" if row.text is not None else NULL_RESPONSE_ERROR,
+                )
+                for row in rows
+            ],
+            batch_size=2000,
+        )
+    nulls = sum(1 for row in rows if row.text is None)
+    return ResponseImportReport(run=run, imported=len(rows), null_responses=nulls)
+
+
+def generation_run_create(
+    *,
+    benchmark: Benchmark,
+    model_spec: ModelSpec,
+    categories: Sequence[str] = (),
+    limit: int | None = None,
+    judges_after: Sequence[str] = (),
+    created_by: User | None = None,
+) -> GenerationRun:
+    """Freeze the model's parameters into the run, then queue its chunks once it is committed."""
+    try:
+        validate_backend_settings(model_spec.backend, model_spec.settings)
+    except BackendConfigError as error:
+        raise RunError(f"Model '{model_spec.name}': {error}") from None
+    known = set(benchmark.prompts.values_list("category", flat=True).distinct())
+    unknown = sorted(set(categories) - known)
+    if unknown:
+        raise RunError(f"Benchmark '{benchmark.slug}' has no category {', '.join(unknown)}.")
+    total = run_prompts(benchmark=benchmark, categories=list(categories), limit=limit).count()
+    if total == 0:
+        raise RunError(f"Benchmark '{benchmark.slug}' has no prompts to run.")
+    run = GenerationRun.objects.create(
+        model_spec=model_spec,
+        model_name=model_spec.name,
+        model_snapshot={"backend": model_spec.backend, "settings": model_spec.settings},
+        benchmark=benchmark,
+        categories=list(categories),
+        limit=limit,
+        total=total,
+        judges_after=list(judges_after),
+        created_by=created_by,
+    )
+    transaction.on_commit(lambda: generation_run_dispatch(run_id=run.pk))
+    return run
+
+
+def generation_run_dispatch(*, run_id: int) -> int:
+    """Claim a pending run and queue a task per chunk of prompts still without a response."""
+    from inference.tasks import generate_chunk_local, generate_chunk_remote
+
+    if not status_claim(GenerationRun, run_id):
+        return 0
+    run = GenerationRun.objects.select_related("benchmark").get(pk=run_id)
+    local = run.model_snapshot["backend"] in LOCAL_BACKENDS
+    task = generate_chunk_local if local else generate_chunk_remote
+    missing = run_missing_prompt_ids(run=run)
+    for chunk in chunked(missing):
+        task.delay(run_id, chunk)
+    if not missing:
+        generation_run_finish_if_complete(run_id=run_id)
+    return len(missing)
+
+
+def generation_run_generate_chunk(*, run_id: int, prompt_ids: list[int]) -> None:
+    """Generate what the chunk still lacks. Rows that exist are skipped and the unique
+    constraint drops duplicates, so a retried or redelivered chunk never doubles a response."""
+    run = GenerationRun.objects.get(pk=run_id)
+    if run.status != RunStatus.RUNNING:
+        return  # cancelled, failed or finished: its remaining chunks are dropped
+    existing = set(
+        Response.objects.filter(run_id=run_id, prompt_id__in=prompt_ids).values_list(
+            "prompt_id", flat=True
+        )
+    )
+    prompts = list(
+        Prompt.objects.filter(pk__in=[pk for pk in prompt_ids if pk not in existing]).order_by("pk")
+    )
+    if prompts:
+        backend = backend_for(run.model_snapshot["backend"], run.model_snapshot["settings"])
+        generations = backend.generate([[{"role": "user", "content": p.text}] for p in prompts])
+        responses_store(run_id=run_id, prompts=prompts, generations=generations)
+    generation_run_finish_if_complete(run_id=run_id)
+
+
+def responses_store(
+    *, run_id: int, prompts: Sequence[Prompt], generations: Sequence[Generation]
+) -> None:
+    Response.objects.bulk_create(
+        [
+            Response(
+                run_id=run_id,
+                prompt=prompt,
+                text=generation.text,
+                finish_reason=generation.finish_reason[:50],
+                prompt_tokens=generation.prompt_tokens,
+                completion_tokens=generation.completion_tokens,
+                latency_ms=generation.latency_ms,
+                error=generation.error,
+            )
+            for prompt, generation in zip(prompts, generations, strict=True)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def generation_run_finish_if_complete(*, run_id: int) -> bool:
+    run = GenerationRun.objects.get(pk=run_id)
+    finished = run.responses.count() >= run.total and status_finish(GenerationRun, run_id)
+    if finished:
+        generation_run_finished.send(sender=GenerationRun, run_id=run_id)
+    return finished
+
+
+def generation_run_fail(*, run_id: int, reason: str) -> None:
+    status_fail(GenerationRun, run_id, reason)
+
+
+def generation_run_cancel(*, run: GenerationRun) -> bool:
+    """Workers check the status before each chunk, so queued chunks of the run do nothing."""
+    return status_cancel(GenerationRun, run.pk)
+
+
+def generation_run_resume(*, run: GenerationRun) -> bool:
+    """Queue again what a failed, cancelled or stalled run still lacks; what exists is kept."""
+    if run.imported:
+        raise RunError("An imported run has nothing to generate.")
+    reopened = status_reopen(GenerationRun, run.pk)
+    if reopened:
+        transaction.on_commit(lambda: generation_run_dispatch(run_id=run.pk))
+    return reopened

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib.auth.models import User
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from config.roles import researcher_required
+from inference.forms import RunStartForm
+from inference.models import GenerationRun
+from inference.selectors import run_list, run_progress, run_responses
+from inference.services import (
+    RunError,
+    generation_run_cancel,
+    generation_run_create,
+    generation_run_resume,
+)
+
+# htmx stops polling when a response has this status (htmx docs: "286 Stop Polling").
+HTMX_STOP_POLLING = 286
+
+
+def polling_partial(
+    request: HttpRequest, template: str, context: dict[str, Any], finished: bool
+) -> HttpResponse:
+    """A partial that htmx polls; once the job is finished it answers 286 and polling stops."""
+    response = render(request, template, context)
+    if finished:
+        response.status_code = HTMX_STOP_POLLING
+    return response
+
+
+@researcher_required
+@require_GET
+def runs(request: HttpRequest) -> HttpResponse:
+    context = {"runs": run_list()[:200], "form": RunStartForm()}
+    return render(request, "inference/runs.html", context)
+
+
+@researcher_required
+@require_POST
+def run_start(request: HttpRequest) -> HttpResponse:
+    form = RunStartForm(request.POST)
+    if form.is_valid():
+        try:
+            run = generation_run_create(
+                benchmark=form.cleaned_data["benchmark"],
+                model_spec=form.cleaned_data["model_spec"],
+                categories=form.cleaned_data["categories"],
+                limit=form.cleaned_data["limit"],
+                judges_after=form.cleaned_data["judges_after"],
+                created_by=cast(User, request.user),
+            )
+            return redirect("inference:run", pk=run.pk)
+        except RunError as error:
+            form.add_error(None, str(error))
+    context = {"runs": run_list()[:200], "form": form}
+    return render(request, "inference/runs.html", context, status=400)
+
+
+@researcher_required
+@require_GET
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(GenerationRun.objects.select_related("benchmark"), pk=pk)
+    page = Paginator(run_responses(run=run), 50).get_page(request.GET.get("page"))
+    context = {"run": run, "progress": run_progress(run=run), "page": page}
+    return render(request, "inference/run.html", context)
+
+
+@researcher_required
+@require_GET
+def run_progress_partial(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(GenerationRun, pk=pk)
+    context = {"run": run, "progress": run_progress(run=run)}
+    return polling_partial(request, "inference/run.html#progress", context, run.is_finished)
+
+
+@researcher_required
+@require_POST
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    generation_run_cancel(run=get_object_or_404(GenerationRun, pk=pk))
+    return redirect("inference:run", pk=pk)
+
+
+@researcher_required
+@require_POST
+def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(GenerationRun, pk=pk)
+    try:
+        generation_run_resume(run=run)
+    except RunError as error:
+        return HttpResponse(str(error), status=400)
+    return redirect("inference:run", pk=pk)

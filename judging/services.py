@@ -1,0 +1,218 @@
+"""Writes of judging: judges, judge runs and their verdicts."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from benchmarks.models import Rubric
+from inference.backends.registry import LOCAL_BACKENDS, validate_backend_settings
+from inference.chunks import chunked
+from inference.lifecycle import (
+    status_cancel,
+    status_claim,
+    status_fail,
+    status_finish,
+    status_reopen,
+)
+from inference.models import GenerationRun, ModelSpec, Response, RunStatus
+from inference.services import RunError
+from judging.judges_text import KeywordMatcher
+from judging.kinds import MODEL_KINDS, JudgeInput, JudgeOutput, judge_items
+from judging.models import Judge, JudgeKind, JudgePrompt, JudgeRun, Verdict
+
+
+def judge_save(
+    *,
+    name: str,
+    kind: str,
+    model_spec: ModelSpec | None = None,
+    settings: dict[str, Any] | None = None,
+    description: str = "",
+) -> Judge:
+    settings = settings or {}
+    if kind not in JudgeKind.values:
+        raise RunError(f"Unknown judge kind '{kind}'; use one of {', '.join(JudgeKind.values)}.")
+    if kind in MODEL_KINDS and model_spec is None:
+        raise RunError(f"A {kind} judge needs a model spec.")
+    if kind == JudgeKind.KEYWORD and settings.get("keywords") is not None:
+        KeywordMatcher(settings["keywords"])  # refuses an empty list now, not in a worker
+    threshold = settings.get("threshold")
+    if threshold is not None and not (isinstance(threshold, int | float) and 0 <= threshold <= 1):
+        raise RunError("'threshold' must be a number from 0 to 1.")
+    judge, _ = Judge.objects.update_or_create(
+        name=name,
+        defaults={
+            "kind": kind,
+            "model_spec": model_spec,
+            "settings": settings,
+            "description": description,
+        },
+    )
+    return judge
+
+
+def judge_snapshot(judge: Judge) -> dict[str, Any]:
+    spec = judge.model_spec
+    return {
+        "name": judge.name,
+        "kind": judge.kind,
+        "settings": judge.settings,
+        "model": {"name": spec.name, "backend": spec.backend, "settings": spec.settings}
+        if spec
+        else None,
+    }
+
+
+def judge_run_create(
+    *, judge: Judge, run: GenerationRun, created_by: User | None = None
+) -> JudgeRun:
+    if run.status != RunStatus.DONE:
+        raise RunError(f"Run {run.pk} is {run.status}; judge it once it is done.")
+    if judge.model_spec is not None:
+        validate_backend_settings(judge.model_spec.backend, judge.model_spec.settings)
+    judge_run = JudgeRun.objects.create(
+        judge=judge,
+        run=run,
+        judge_snapshot=judge_snapshot(judge),
+        total=run.responses.count(),
+        created_by=created_by,
+    )
+    transaction.on_commit(lambda: judge_run_dispatch(judge_run_id=judge_run.pk))
+    return judge_run
+
+
+def judge_run_dispatch(*, judge_run_id: int) -> int:
+    from judging.tasks import judge_chunk_local, judge_chunk_remote
+
+    if not status_claim(JudgeRun, judge_run_id):
+        return 0
+    judge_run = JudgeRun.objects.get(pk=judge_run_id)
+    model = judge_run.judge_snapshot.get("model")
+    task = judge_chunk_local if model and model["backend"] in LOCAL_BACKENDS else judge_chunk_remote
+    judged = set(judge_run.verdicts.values_list("response_id", flat=True))
+    missing = [
+        pk
+        for pk in judge_run.run.responses.order_by("pk").values_list("pk", flat=True)
+        if pk not in judged
+    ]
+    for chunk in chunked(missing):
+        task.delay(judge_run_id, chunk)
+    if not missing:
+        judge_run_finish_if_complete(judge_run_id=judge_run_id)
+    return len(missing)
+
+
+def judge_run_judge_chunk(*, judge_run_id: int, response_ids: list[int]) -> None:
+    judge_run = JudgeRun.objects.select_related("run__benchmark").get(pk=judge_run_id)
+    if judge_run.status != RunStatus.RUNNING:
+        return
+    judged = set(
+        judge_run.verdicts.filter(response_id__in=response_ids).values_list(
+            "response_id", flat=True
+        )
+    )
+    responses = list(
+        Response.objects.filter(pk__in=[pk for pk in response_ids if pk not in judged])
+        .select_related("prompt")
+        .order_by("pk")
+    )
+    if responses:
+        rubrics = current_rubrics(benchmark_id=judge_run.run.benchmark_id)
+        kind = judge_run.run.benchmark.kind
+        inputs = [judge_input(response, kind, rubrics) for response in responses]
+        outputs = judge_items(judge_run.judge_snapshot, inputs)
+        verdicts_store(
+            judge_run_id=judge_run_id, responses=responses, outputs=outputs, rubrics=rubrics
+        )
+    judge_run_finish_if_complete(judge_run_id=judge_run_id)
+
+
+def current_rubrics(*, benchmark_id: int) -> dict[str, Rubric]:
+    rubrics = Rubric.objects.filter(benchmark_id=benchmark_id, is_current=True)
+    return {rubric.subcategory: rubric for rubric in rubrics}
+
+
+def judge_input(response: Response, benchmark_kind: str, rubrics: dict[str, Rubric]) -> JudgeInput:
+    rubric = rubrics.get(response.prompt.subcategory)
+    return JudgeInput(
+        prompt=response.prompt.text,
+        response=response.text,
+        response_error=response.error,
+        benchmark_kind=benchmark_kind,
+        acceptable=rubric.acceptable if rubric else "",
+        unacceptable=rubric.unacceptable if rubric else "",
+    )
+
+
+def verdicts_store(
+    *,
+    judge_run_id: int,
+    responses: Sequence[Response],
+    outputs: Sequence[JudgeOutput],
+    rubrics: dict[str, Rubric],
+) -> None:
+    prompt_ids = judge_prompts_store([output.judge_prompt for output in outputs])
+    uses_rubric = any(output.judge_prompt for output in outputs)
+    Verdict.objects.bulk_create(
+        [
+            Verdict(
+                judge_run_id=judge_run_id,
+                response=response,
+                label=output.label,
+                score=output.score,
+                rationale=output.rationale,
+                raw_output=output.raw_output,
+                judge_prompt_id=prompt_ids.get(output.judge_prompt),
+                rubric=rubrics.get(response.prompt.subcategory) if uses_rubric else None,
+                latency_ms=output.latency_ms,
+            )
+            for response, output in zip(responses, outputs, strict=True)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def judge_prompts_store(texts: Sequence[str]) -> dict[str, int]:
+    """Each distinct full judge prompt once, keyed by its SHA-256; returns text -> row id."""
+    by_hash = {hashlib.sha256(text.encode()).hexdigest(): text for text in texts if text}
+    JudgePrompt.objects.bulk_create(
+        [JudgePrompt(sha256=digest, text=text) for digest, text in by_hash.items()],
+        ignore_conflicts=True,
+    )
+    ids = dict(JudgePrompt.objects.filter(sha256__in=list(by_hash)).values_list("sha256", "pk"))
+    return {text: ids[digest] for digest, text in by_hash.items()}
+
+
+def judge_run_finish_if_complete(*, judge_run_id: int) -> bool:
+    judge_run = JudgeRun.objects.get(pk=judge_run_id)
+    return judge_run.verdicts.count() >= judge_run.total and status_finish(JudgeRun, judge_run_id)
+
+
+def judge_run_fail(*, judge_run_id: int, reason: str) -> None:
+    status_fail(JudgeRun, judge_run_id, reason)
+
+
+def judge_run_cancel(*, judge_run: JudgeRun) -> bool:
+    return status_cancel(JudgeRun, judge_run.pk)
+
+
+def judge_run_resume(*, judge_run: JudgeRun) -> bool:
+    reopened = status_reopen(JudgeRun, judge_run.pk)
+    if reopened:
+        transaction.on_commit(lambda: judge_run_dispatch(judge_run_id=judge_run.pk))
+    return reopened
+
+
+def judge_runs_after_generation(sender: object, *, run_id: int, **kwargs: object) -> None:
+    """Start the judges a run asked for (``--then-judge``) as soon as its last response is in."""
+    run = GenerationRun.objects.get(pk=run_id)
+    for name in run.judges_after:
+        judge = Judge.objects.filter(name=name).first()
+        if judge is None:
+            continue  # deleted since the run started; the run page shows which judges ran
+        judge_run_create(judge=judge, run=run, created_by=run.created_by)

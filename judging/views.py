@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib.auth.models import User
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from config.roles import researcher_required
+from inference.models import GenerationRun
+from inference.services import RunError
+from inference.views import polling_partial
+from judging.forms import JudgeCreateForm, JudgeRunForm
+from judging.models import JudgeRun
+from judging.selectors import (
+    judge_run_summaries,
+    judge_run_summary,
+    run_responses_page,
+    verdicts_by_response,
+)
+from judging.services import judge_run_cancel, judge_run_create, judge_save
+
+
+@researcher_required
+@require_GET
+def run_verdicts(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(GenerationRun.objects.select_related("benchmark"), pk=pk)
+    return render(request, "judging/run.html", verdicts_context(request, run))
+
+
+def verdicts_context(request: HttpRequest, run: GenerationRun, **forms: object) -> dict:
+    summaries = judge_run_summaries(run=run)
+    page = Paginator(run_responses_page(run=run), 25).get_page(request.GET.get("page"))
+    judge_runs = [summary.judge_run for summary in summaries]
+    verdicts = verdicts_by_response(responses=list(page), judge_runs=judge_runs)
+    rows = [(response, verdicts[response.pk]) for response in page]
+    return {
+        "run": run,
+        "summaries": summaries,
+        "page": page,
+        "rows": rows,
+        "run_form": forms.get("run_form") or JudgeRunForm(),
+        "create_form": forms.get("create_form") or JudgeCreateForm(),
+    }
+
+
+@researcher_required
+@require_POST
+def judge_run_start(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(GenerationRun, pk=pk)
+    form = JudgeRunForm(request.POST)
+    if form.is_valid():
+        try:
+            judge = form.cleaned_data["judge"]
+            judge_run_create(judge=judge, run=run, created_by=cast(User, request.user))
+            return redirect("judging:run", pk=pk)
+        except RunError as error:
+            form.add_error(None, str(error))
+    context = verdicts_context(request, run, run_form=form)
+    return render(request, "judging/run.html", context, status=400)
+
+
+@researcher_required
+@require_POST
+def judge_create(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(GenerationRun, pk=pk)
+    form = JudgeCreateForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        settings = {} if data["threshold"] is None else {"threshold": data["threshold"]}
+        try:
+            judge_save(name=data["name"], kind=data["kind"], model_spec=data["model_spec"],
+                       settings=settings)  # fmt: skip
+            return redirect("judging:run", pk=pk)
+        except RunError as error:
+            form.add_error(None, str(error))
+    context = verdicts_context(request, run, create_form=form)
+    return render(request, "judging/run.html", context, status=400)
+
+
+@researcher_required
+@require_GET
+def judge_run_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    judge_run = get_object_or_404(JudgeRun.objects.select_related("judge"), pk=pk)
+    context = {"summary": judge_run_summary(judge_run=judge_run)}
+    return polling_partial(request, "judging/run.html#judge-run", context, judge_run.is_finished)
+
+
+@researcher_required
+@require_POST
+def judge_run_stop(request: HttpRequest, pk: int) -> HttpResponse:
+    judge_run = get_object_or_404(JudgeRun, pk=pk)
+    judge_run_cancel(judge_run=judge_run)
+    return redirect("judging:run", pk=judge_run.run_id)
