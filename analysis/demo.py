@@ -97,7 +97,7 @@ def demo_runs_start() -> list[GenerationRun]:
             started.append(
                 generation_run_create(
                     benchmark=benchmark,
-                    model_spec=ModelSpec.objects.get(pk=model.pk),
+                    model_spec=model,
                     judges_after=["keyword", DEMO_RUBRIC_JUDGE],
                 )
             )

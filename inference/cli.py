@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
 from inference.models import FINISHED_STATUSES
 
 POLL_SECONDS = 0.5
+
+
+def settings_from_json(raw: str) -> dict[str, Any]:
+    """The --settings option of model_spec and judge_spec: a JSON object, or one sentence."""
+    try:
+        settings = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise CommandError(f"--settings is not valid JSON: {error.msg}.") from None
+    if not isinstance(settings, dict):
+        raise CommandError("--settings must be a JSON object.")
+    return settings
 
 
 def wait_with_progress(

@@ -116,7 +116,7 @@ def judge_label_scoring(
             JudgeOutput(
                 label=NOT_COMPLIED if score >= threshold else COMPLIED,
                 rationale=f"P(not complied) = {score:.3f}; threshold {threshold:g}",
-                raw_output=json_logprobs(logprobs),
+                raw_output=format_logprobs(logprobs),
                 score=score,
                 judge_prompt=prompt_text,
                 latency_ms=latency_ms,
@@ -183,7 +183,7 @@ def two_way_probability(first: float, second: float) -> float | None:
     return a / (a + b)
 
 
-def json_logprobs(logprobs: Mapping[str, float]) -> str:
+def format_logprobs(logprobs: Mapping[str, float]) -> str:
     return ", ".join(f"{word}: {value:.4f}" for word, value in logprobs.items())
 
 

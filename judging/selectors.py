@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count
 
 from inference.models import GenerationRun, Response
 from judging.models import JudgeRun, Verdict, VerdictLabel
@@ -32,6 +32,14 @@ class JudgeRunSummary:
         return round(100 * self.done / total) if total else 100
 
 
+def summary_from_counts(judge_run: JudgeRun, counts: Counter[str]) -> JudgeRunSummary:
+    return JudgeRunSummary(
+        judge_run=judge_run,
+        done=sum(counts.values()),
+        counts={label: counts[label] for label in VerdictLabel.values},
+    )
+
+
 def judge_run_summaries(*, run: GenerationRun) -> list[JudgeRunSummary]:
     judge_runs = list(run.judge_runs.select_related("judge").order_by("pk"))
     rows = (
@@ -42,23 +50,12 @@ def judge_run_summaries(*, run: GenerationRun) -> list[JudgeRunSummary]:
     counts: dict[int, Counter[str]] = defaultdict(Counter)
     for row in rows:
         counts[row["judge_run"]][row["label"]] = row["n"]
-    return [
-        JudgeRunSummary(
-            judge_run=judge_run,
-            done=sum(counts[judge_run.pk].values()),
-            counts={label: counts[judge_run.pk][label] for label in VerdictLabel.values},
-        )
-        for judge_run in judge_runs
-    ]
+    return [summary_from_counts(judge_run, counts[judge_run.pk]) for judge_run in judge_runs]
 
 
 def judge_run_summary(*, judge_run: JudgeRun) -> JudgeRunSummary:
     counts = Counter(dict(judge_run.verdicts.values_list("label").annotate(n=Count("pk"))))
-    return JudgeRunSummary(
-        judge_run=judge_run,
-        done=sum(counts.values()),
-        counts={label: counts[label] for label in VerdictLabel.values},
-    )
+    return summary_from_counts(judge_run, counts)
 
 
 def verdicts_by_response(
@@ -70,7 +67,3 @@ def verdicts_by_response(
     )
     found = {(v.response_id, v.judge_run_id): v for v in verdicts}
     return {r.pk: [found.get((r.pk, j.pk)) for j in judge_runs] for r in responses}
-
-
-def run_responses_page(*, run: GenerationRun) -> QuerySet[Response]:
-    return run.responses.select_related("prompt").order_by("prompt_id")

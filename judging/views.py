@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.roles import researcher_required
 from inference.models import GenerationRun
+from inference.selectors import run_responses
 from inference.services import RunError
 from inference.views import polling_partial
 from judging.forms import JudgeCreateForm, JudgeRunForm
@@ -17,7 +18,6 @@ from judging.models import JudgeRun
 from judging.selectors import (
     judge_run_summaries,
     judge_run_summary,
-    run_responses_page,
     verdicts_by_response,
 )
 from judging.services import judge_run_cancel, judge_run_create, judge_save
@@ -32,7 +32,7 @@ def run_verdicts(request: HttpRequest, pk: int) -> HttpResponse:
 
 def verdicts_context(request: HttpRequest, run: GenerationRun, **forms: object) -> dict:
     summaries = judge_run_summaries(run=run)
-    page = Paginator(run_responses_page(run=run), 25).get_page(request.GET.get("page"))
+    page = Paginator(run_responses(run=run), 25).get_page(request.GET.get("page"))
     judge_runs = [summary.judge_run for summary in summaries]
     verdicts = verdicts_by_response(responses=list(page), judge_runs=judge_runs)
     rows = [(response, verdicts[response.pk]) for response in page]

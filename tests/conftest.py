@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 from pathlib import Path
 from typing import Any
@@ -58,14 +57,3 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-@pytest.fixture
-def venv_bin() -> Path:
-    """Commands the project installs (celery, gunicorn, honcho) next to the running Python."""
-    import sys
-
-    bin_dir = Path(sys.executable).parent
-    if not (bin_dir / "celery").exists() and shutil.which("celery") is None:
-        pytest.skip("celery's command is not installed next to this Python")
-    return bin_dir

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inference.backends.base import BackendConfigError
+from inference.cli import settings_from_json
 from inference.models import Backend, ModelSpec
 from inference.services import model_spec_save
 
@@ -31,12 +32,7 @@ class Command(BaseCommand):
             return
         if not options["name"] or not options["backend"]:
             raise CommandError("Give a NAME and --backend (or --list).")
-        try:
-            settings = json.loads(options["settings"])
-        except json.JSONDecodeError as error:
-            raise CommandError(f"--settings is not valid JSON: {error.msg}.") from None
-        if not isinstance(settings, dict):
-            raise CommandError("--settings must be a JSON object.")
+        settings = settings_from_json(options["settings"])
         try:
             spec = model_spec_save(
                 name=options["name"],

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from inference.cli import settings_from_json
 from inference.models import ModelSpec
 from inference.services import RunError
 from judging.models import Judge, JudgeKind
@@ -40,10 +40,7 @@ class Command(BaseCommand):
             spec = ModelSpec.objects.filter(name=options["model"]).first()
             if spec is None:
                 raise CommandError(f"No model spec '{options['model']}'.")
-        try:
-            settings = json.loads(options["settings"])
-        except json.JSONDecodeError as error:
-            raise CommandError(f"--settings is not valid JSON: {error.msg}.") from None
+        settings = settings_from_json(options["settings"])
         try:
             judge = judge_save(
                 name=options["name"],
