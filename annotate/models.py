@@ -60,6 +60,11 @@ class Item(models.Model):
     # item by its inverse to describe the whole run rather than the oversampled hard cases.
     inclusion_probability = models.FloatField(default=1.0)
     position = models.PositiveIntegerField(default=0, help_text="Serving order.")
+    # Annotators who may still take this item: overlap minus reservations held and labels given.
+    # Kept on the row so that serving locks and tests one row (SELECT ... FOR UPDATE SKIP
+    # LOCKED re-checks a locked row's own columns, never another table's), and so that a
+    # partial index holds only the items still open.
+    slots_left = models.PositiveSmallIntegerField(default=3)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -72,7 +77,14 @@ class Item(models.Model):
                 name="item_inclusion_probability_in_range",
             ),
         ]
-        indexes = [models.Index(fields=["campaign", "position"])]
+        indexes = [
+            models.Index(fields=["campaign", "position"]),
+            models.Index(
+                fields=["campaign", "position", "id"],
+                condition=models.Q(slots_left__gt=0),
+                name="item_open_by_position",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Item {self.pk} of campaign {self.campaign_id}"
@@ -103,7 +115,15 @@ class Assignment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["item", "annotator"], name="assignment_unique")
         ]
-        indexes = [models.Index(fields=["annotator", "status"])]
+        indexes = [
+            models.Index(fields=["annotator", "status"]),
+            # The sweep that hands expired reservations back reads only reserved rows by expiry.
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(status="reserved"),
+                name="assignment_reserved_expiry",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.item} for {self.annotator}"

@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import User
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import (
+    Count,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
 
-from annotate.models import Assignment, AssignmentStatus, Campaign, Item
-
-# An item is taken by a label given or a reservation held; skips give it back to others.
-TAKING_STATUSES = (AssignmentStatus.DONE, AssignmentStatus.RESERVED)
+from annotate.models import (
+    Assignment,
+    AssignmentStatus,
+    Campaign,
+    GoldLabel,
+    GoldSource,
+    Item,
+    Label,
+)
+from benchmarks.models import Rubric
+from judging.models import Verdict
 
 
 def count_subquery(queryset: QuerySet, group_by: str) -> Coalesce:
@@ -19,29 +39,221 @@ def count_subquery(queryset: QuerySet, group_by: str) -> Coalesce:
 
 
 def campaigns_for_annotator(*, user: User) -> QuerySet[Campaign]:
-    """The user's campaigns with ``item_count``, ``done_by_user`` and ``remaining_for_user``.
-
-    An item remains for the user while they have not been served it and fewer than ``overlap``
-    annotators have labelled or reserved it.
-    """
-    taken = count_subquery(
-        Assignment.objects.filter(item=OuterRef("pk"), status__in=TAKING_STATUSES), "item"
+    """The user's campaigns with ``item_count``, ``done_by_user`` and ``remaining_for_user``:
+    items still open to others that the user has not been served, plus those they hold now."""
+    open_items = Item.objects.filter(campaign=OuterRef("pk"), slots_left__gt=0).exclude(
+        assignments__annotator=user
     )
-    open_items = (
-        Item.objects.filter(campaign=OuterRef("pk"))
-        .exclude(assignments__annotator=user)
-        .annotate(taken=taken)
-        .filter(taken__lt=F("campaign__overlap"))
-    )
-    done = Assignment.objects.filter(
-        item__campaign=OuterRef("pk"), annotator=user, status=AssignmentStatus.DONE
-    )
+    mine = Assignment.objects.filter(item__campaign=OuterRef("pk"), annotator=user)
+    done, held = AssignmentStatus.DONE, AssignmentStatus.RESERVED
     return (
         Campaign.objects.filter(annotators=user)
         .annotate(
-            item_count=Count("items", distinct=True),
-            done_by_user=count_subquery(done, "item__campaign"),
-            remaining_for_user=count_subquery(open_items, "campaign"),
+            item_count=count_subquery(Item.objects.filter(campaign=OuterRef("pk")), "campaign"),
+            done_by_user=count_subquery(mine.filter(status=done), "item__campaign"),
+            remaining_for_user=count_subquery(open_items, "campaign")
+            + count_subquery(mine.filter(status=held), "item__campaign"),
         )
         .order_by("-created_at")
     )
+
+
+# An annotator's bar counts what is left up to this many items: counting further would scan a
+# big campaign on every key press, and "1000+ left" says enough.
+REMAINING_CAP = 1000
+
+
+@dataclass(frozen=True)
+class AnnotatorProgress:
+    done: int
+    remaining: int
+    remaining_capped: bool
+
+    @property
+    def percent(self) -> float:
+        total = self.done + self.remaining
+        return 100.0 * self.done / total if total else 100.0
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What an annotator sees of one item, and nothing more (no verdicts, no other labels)."""
+
+    assignment: Assignment
+    rubric: Rubric | None
+    label: Label | None
+
+
+def campaign_for_annotator(*, pk: int, user: User) -> Campaign:
+    """The campaign if this user annotates it; 404 otherwise, so that other campaigns stay
+    invisible (not even their existence shows)."""
+    return get_object_or_404(Campaign, pk=pk, annotators=user)
+
+
+def annotator_progress(*, campaign: Campaign, user: User) -> AnnotatorProgress:
+    mine = Assignment.objects.filter(annotator=user, item__campaign=campaign).aggregate(
+        done=Count("pk", filter=Q(status=AssignmentStatus.DONE)),
+        held=Count("pk", filter=Q(status=AssignmentStatus.RESERVED)),
+    )
+    open_items = (
+        Item.objects.filter(campaign=campaign, slots_left__gt=0)
+        .exclude(assignments__annotator=user)
+        .order_by()
+        .values("pk")[:REMAINING_CAP]
+    )
+    open_count = open_items.count()
+    return AnnotatorProgress(
+        done=mine["done"],
+        remaining=open_count + mine["held"],
+        remaining_capped=open_count >= REMAINING_CAP,
+    )
+
+
+def screen_for(*, assignment_id: int) -> Screen:
+    assignment = Assignment.objects.select_related(
+        "item__campaign", "item__response__prompt__benchmark", "item__response__run", "label"
+    ).get(pk=assignment_id)
+    prompt = assignment.item.response.prompt
+    rubric = Rubric.objects.filter(
+        benchmark_id=prompt.benchmark_id, subcategory=prompt.subcategory, is_current=True
+    ).first()
+    label = getattr(assignment, "label", None) if assignment.status == "done" else None
+    return Screen(assignment=assignment, rubric=rubric, label=label)
+
+
+def last_labelled(
+    *, campaign: Campaign, user: User, before: int | None = None
+) -> Assignment | None:
+    """The annotator's most recent label (for undo); with ``before``, the one labelled just
+    before that assignment, so that pressing undo again walks further back."""
+    done = Assignment.objects.filter(
+        annotator=user, item__campaign=campaign, status=AssignmentStatus.DONE
+    )
+    if before is not None:
+        anchor = done.filter(pk=before).values_list("completed_at", flat=True).first()
+        if anchor is not None:
+            done = done.filter(Q(completed_at__lt=anchor) | Q(completed_at=anchor, pk__lt=before))
+    return done.order_by("-completed_at", "-pk").first()
+
+
+@dataclass(frozen=True)
+class AnnotatorRow:
+    username: str
+    done: int
+    skipped: int
+    held: int
+
+
+@dataclass(frozen=True)
+class CampaignProgress:
+    items: int
+    labels: int
+    complete_items: int
+    gold: int
+    adjudicated: int
+    disagreements: int
+    overlap: int
+    annotators: list[AnnotatorRow]
+
+    @property
+    def percent(self) -> float:
+        wanted = self.items * self.overlap
+        return 100.0 * self.labels / wanted if wanted else 0.0
+
+
+def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
+    totals = _item_totals(campaign)
+    gold = GoldLabel.objects.filter(item__campaign=campaign).aggregate(
+        gold=Count("pk"), adjudicated=Count("pk", filter=Q(source=GoldSource.ADJUDICATED))
+    )
+    return CampaignProgress(
+        items=totals["items"],
+        labels=totals["labels"],
+        complete_items=totals["complete"],
+        gold=gold["gold"],
+        adjudicated=gold["adjudicated"],
+        disagreements=totals["disagreements"],
+        overlap=campaign.overlap,
+        annotators=_annotator_rows(campaign),
+    )
+
+
+def _item_totals(campaign: Campaign) -> dict[str, int]:
+    per_item = Item.objects.filter(campaign=campaign).annotate(
+        n_labels=Count("assignments__label"),
+        n_values=Count("assignments__label__value", distinct=True),
+    )
+    # Django runs this as an aggregate over a per-item subquery: one query, no rows fetched.
+    totals = per_item.aggregate(
+        items=Count("pk"),
+        labels=Coalesce(Sum("n_labels"), 0),
+        complete=Count("pk", filter=Q(n_labels__gte=campaign.overlap)),
+        disagreements=Count("pk", filter=Q(n_values__gt=1)),
+    )
+    return {key: int(value) for key, value in totals.items()}
+
+
+def _annotator_rows(campaign: Campaign) -> list[AnnotatorRow]:
+    counts = {
+        row["annotator__username"]: row
+        for row in Assignment.objects.filter(item__campaign=campaign)
+        .values("annotator__username")
+        .annotate(
+            done=Count("pk", filter=Q(status=AssignmentStatus.DONE)),
+            skipped=Count("pk", filter=Q(status=AssignmentStatus.SKIPPED)),
+            held=Count("pk", filter=Q(status=AssignmentStatus.RESERVED)),
+        )
+    }
+    names = sorted(set(campaign.annotators.values_list("username", flat=True)) | set(counts))
+    empty = {"done": 0, "skipped": 0, "held": 0}
+    return [
+        AnnotatorRow(
+            username=name,
+            done=counts.get(name, empty)["done"],
+            skipped=counts.get(name, empty)["skipped"],
+            held=counts.get(name, empty)["held"],
+        )
+        for name in names
+    ]
+
+
+def campaign_list() -> QuerySet[Campaign]:
+    return Campaign.objects.annotate(
+        item_count=Count("items", distinct=True),
+        annotator_count=Count("annotators", distinct=True),
+    ).order_by("-created_at")
+
+
+def review_rows(*, campaign: Campaign, reveal_verdicts: bool) -> QuerySet[Item]:
+    """Items whose annotators disagree, most labels first, with labels (and on request the
+    judges' verdicts) prefetched."""
+    items = (
+        Item.objects.filter(campaign=campaign)
+        .annotate(
+            n_labels=Count("assignments__label"),
+            n_values=Count("assignments__label__value", distinct=True),
+        )
+        .filter(n_values__gt=1)
+        .select_related("response__prompt", "response__run", "gold", "gold__decided_by")
+        .prefetch_related(
+            Prefetch(
+                "assignments",
+                queryset=Assignment.objects.filter(status=AssignmentStatus.DONE)
+                .select_related("label", "annotator")
+                .order_by("annotator__username"),
+                to_attr="labelled",
+            )
+        )
+        .order_by("-n_labels", "position")
+    )
+    if reveal_verdicts:
+        items = items.prefetch_related(
+            Prefetch(
+                "response__verdicts",
+                queryset=Verdict.objects.select_related("judge_run__judge").order_by(
+                    "judge_run__judge__name", "-judge_run_id"
+                ),
+                to_attr="judge_verdicts",
+            )
+        )
+    return items

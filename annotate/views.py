@@ -1,3 +1,5 @@
+"""Annotator pages: the campaign list and the labeling screen (keyboard first)."""
+
 from __future__ import annotations
 
 from typing import cast
@@ -6,13 +8,121 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from annotate.selectors import campaigns_for_annotator
+from annotate.models import Assignment, Campaign
+from annotate.selectors import (
+    annotator_progress,
+    campaign_for_annotator,
+    campaigns_for_annotator,
+    last_labelled,
+    screen_for,
+)
+from annotate.services import LabelError, assignment_next, assignment_skip, label_submit
+from annotate.text import markdown_safe
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _ints(raw: str, field: str) -> list[int]:
+    try:
+        return [int(part) for part in raw.split(",") if part.strip()]
+    except ValueError as error:
+        raise LabelError(f"Field {field!r} must hold whole numbers.") from error
+
+
+def _one_int(request: HttpRequest, field: str) -> int:
+    values = _ints(request.POST.get(field, ""), field)
+    if len(values) != 1:
+        raise LabelError(f"Field {field!r} must be one whole number.")
+    return values[0]
+
+
+def _next_partial(request: HttpRequest, campaign: Campaign, exclude: list[int]) -> HttpResponse:
+    """The item to hold ahead of the one now on screen, plus the annotator's bar (out of band)."""
+    upcoming = assignment_next(campaign=campaign, user=_user(request), exclude=exclude)
+    context = {
+        "campaign": campaign,
+        "screen": screen_for(assignment_id=upcoming.pk) if upcoming else None,
+        "progress": annotator_progress(campaign=campaign, user=_user(request)),
+    }
+    return render(request, "annotate/label.html#upcoming", context)
 
 
 @login_required
 @require_GET
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    campaigns = campaigns_for_annotator(user=cast(User, request.user))
+    campaigns = campaigns_for_annotator(user=_user(request))
     return render(request, "annotate/campaigns.html", {"campaigns": campaigns})
+
+
+@login_required
+@require_GET
+def label_page(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = campaign_for_annotator(pk=pk, user=_user(request))
+    current = assignment_next(campaign=campaign, user=_user(request))
+    ahead = (
+        assignment_next(campaign=campaign, user=_user(request), exclude=[current.pk])
+        if current
+        else None
+    )
+    context = {
+        "campaign": campaign,
+        "guidelines": markdown_safe(campaign.guidelines),
+        "current": screen_for(assignment_id=current.pk) if current else None,
+        "ahead": screen_for(assignment_id=ahead.pk) if ahead else None,
+        "progress": annotator_progress(campaign=campaign, user=_user(request)),
+    }
+    return render(request, "annotate/label.html", context)
+
+
+@login_required
+@require_POST
+def label_post(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = campaign_for_annotator(pk=pk, user=_user(request))
+    try:
+        label_submit(
+            campaign=campaign,
+            user=_user(request),
+            assignment_id=_one_int(request, "assignment"),
+            item_id=_one_int(request, "item"),
+            value=request.POST.get("value", ""),
+            note=request.POST.get("note", "")[:5000],
+            time_spent_ms=(_ints(request.POST.get("time_spent_ms", "0"), "time_spent_ms") or [0])[
+                0
+            ],
+        )
+        exclude = _ints(request.POST.get("on_screen", ""), "on_screen")
+    except LabelError as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    return _next_partial(request, campaign, exclude)
+
+
+@login_required
+@require_POST
+def skip_post(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = campaign_for_annotator(pk=pk, user=_user(request))
+    try:
+        assignment_id = _one_int(request, "assignment")
+        exclude = _ints(request.POST.get("on_screen", ""), "on_screen")
+    except LabelError as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    assignment_skip(campaign=campaign, user=_user(request), assignment_id=assignment_id)
+    return _next_partial(request, campaign, exclude)
+
+
+@login_required
+@require_GET
+def undo_partial(request: HttpRequest, pk: int) -> HttpResponse:
+    """The annotator's last label, editable; ``before`` walks further back."""
+    campaign = campaign_for_annotator(pk=pk, user=_user(request))
+    before = request.GET.get("before", "")
+    previous: Assignment | None = last_labelled(
+        campaign=campaign, user=_user(request), before=int(before) if before.isdigit() else None
+    )
+    if previous is None:
+        return HttpResponse(status=204)
+    context = {"campaign": campaign, "screen": screen_for(assignment_id=previous.pk)}
+    return render(request, "annotate/label.html#item", context)

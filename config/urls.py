@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from annotate.urls import campaign_patterns
 from config import views
 
 urlpatterns = [
@@ -17,6 +18,7 @@ urlpatterns = [
     path("runs/", include("inference.urls")),
     path("judging/", include("judging.urls")),
     path("annotate/", include("annotate.urls")),
+    path("campaigns/", include(campaign_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

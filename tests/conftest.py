@@ -57,3 +57,14 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@pytest.fixture
+def role_groups(transactional_db: None) -> None:
+    """Transactional tests empty every table afterwards, the migration-made role groups too."""
+    from django.contrib.auth.models import Group
+
+    from config.roles import ROLE_GROUPS
+
+    for name in ROLE_GROUPS:
+        Group.objects.get_or_create(name=name)

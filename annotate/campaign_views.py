@@ -1,0 +1,115 @@
+"""Researcher pages: create campaigns, watch progress, review disagreements, set gold labels."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from annotate.forms import CampaignForm, GoldForm
+from annotate.models import Campaign, Item
+from annotate.selectors import campaign_list, campaign_progress, review_rows
+from annotate.services import CampaignError, LabelError, campaign_create, gold_set
+from annotate.text import markdown_safe
+from config.roles import researcher_required
+
+
+@researcher_required
+@require_GET
+def campaigns(request: HttpRequest) -> HttpResponse:
+    return render(request, "annotate/campaign_list.html", {"campaigns": campaign_list()[:200]})
+
+
+@researcher_required
+@require_http_methods(["GET", "POST"])
+def campaign_new(request: HttpRequest) -> HttpResponse:
+    form = CampaignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            campaign = campaign_create(
+                created_by=cast(User, request.user),
+                **{key: data[key] for key in CAMPAIGN_FIELDS},
+            )
+            return redirect("campaigns:detail", pk=campaign.pk)
+        except CampaignError as error:
+            form.add_error(None, str(error))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "annotate/campaign_new.html", {"form": form}, status=status)
+
+
+CAMPAIGN_FIELDS = (
+    "name",
+    "description",
+    "runs",
+    "categories",
+    "subcategories",
+    "sampling",
+    "sample_size",
+    "sampling_judges",
+    "seed",
+    "overlap",
+    "label_scheme",
+    "guidelines",
+    "show_model_name",
+    "annotators",
+    "reservation_minutes",
+)
+
+
+@researcher_required
+@require_GET
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    context = {
+        "campaign": campaign,
+        "progress": campaign_progress(campaign=campaign),
+        "guidelines": markdown_safe(campaign.guidelines),
+        "runs": campaign.runs.select_related("benchmark"),
+    }
+    return render(request, "annotate/campaign.html", context)
+
+
+@researcher_required
+@require_GET
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    reveal = request.GET.get("verdicts") == "1"
+    rows = review_rows(campaign=campaign, reveal_verdicts=reveal)
+    page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    context = {
+        "campaign": campaign,
+        "page": page,
+        "reveal": reveal,
+        "page_query": "&verdicts=1" if reveal else "",
+    }
+    return render(request, "annotate/review.html", context)
+
+
+@researcher_required
+@require_POST
+def gold_post(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    item = get_object_or_404(Item.objects.select_related("campaign"), pk=item_pk, campaign_id=pk)
+    form = GoldForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise LabelError("Give a label and a reason for the gold label.")
+        gold_set(
+            item=item,
+            value=form.cleaned_data["value"],
+            reason=form.cleaned_data["reason"],
+            user=cast(User, request.user),
+        )
+        messages.success(request, f"Gold label set for item {item.pk}.")
+    except LabelError as error:
+        messages.error(request, f"Item {item.pk}: {error}")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = f"/campaigns/{pk}/review/"
+    return redirect(back)

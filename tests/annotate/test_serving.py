@@ -1,0 +1,141 @@
+"""Serving items: each annotator sees an item once, no item gets more than k labels, expired
+reservations go back to the pool, and the cost per request does not grow with the campaign."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from annotate.models import Assignment, AssignmentStatus, Item, Label
+from annotate.services import assignment_next, assignment_skip, label_submit
+from tests.annotate.builders import annotators, campaign_over, run_with_responses
+
+pytestmark = pytest.mark.django_db
+
+
+def label_everything(campaign, user, value="complied", limit=None) -> list[int]:
+    """Labels items until none is left for ``user`` (or ``limit`` are labelled); returns the
+    item ids in serving order."""
+    seen: list[int] = []
+    while len(seen) != limit and (assignment := assignment_next(campaign=campaign, user=user)):
+        seen.append(assignment.item_id)
+        label_submit(
+            campaign=campaign,
+            user=user,
+            assignment_id=assignment.pk,
+            item_id=assignment.item_id,
+            value=value,
+        )
+    return seen
+
+
+def test_an_annotator_never_gets_an_item_twice() -> None:
+    people = annotators(1)
+    campaign = campaign_over(run_with_responses(12), people=people, overlap=3)
+    seen = label_everything(campaign, people[0])
+    assert len(seen) == 12
+    assert len(set(seen)) == 12
+
+
+def test_no_item_collects_more_than_overlap_labels() -> None:
+    people = annotators(5)
+    campaign = campaign_over(run_with_responses(6), people=people, overlap=2)
+    served = sum(len(label_everything(campaign, person)) for person in people)
+    assert served == 12  # 6 items x 2, and then nothing is left for anyone
+    per_item = [item.assignments.count() for item in campaign.items.all()]
+    assert per_item == [2] * 6
+    assert Label.objects.count() == 12
+
+
+def test_items_are_served_in_position_order() -> None:
+    people = annotators(1)
+    campaign = campaign_over(run_with_responses(5), people=people, overlap=1)
+    expected = list(campaign.items.order_by("position").values_list("pk", flat=True))
+    assert label_everything(campaign, people[0]) == expected
+
+
+def test_a_held_reservation_is_served_again_before_a_new_item() -> None:
+    people = annotators(1)
+    campaign = campaign_over(run_with_responses(5), people=people, overlap=1)
+    first = assignment_next(campaign=campaign, user=people[0])
+    again = assignment_next(campaign=campaign, user=people[0])
+    assert first is not None and again is not None
+    assert again.pk == first.pk
+    other = assignment_next(campaign=campaign, user=people[0], exclude=[first.pk])
+    assert other is not None and other.item_id != first.item_id
+
+
+def test_a_skipped_item_goes_to_someone_else_and_never_back() -> None:
+    me, other = annotators(2)
+    campaign = campaign_over(run_with_responses(1), people=[me, other], overlap=1)
+    mine = assignment_next(campaign=campaign, user=me)
+    assert mine is not None
+    assert assignment_next(campaign=campaign, user=other) is None  # held by me
+    assignment_skip(campaign=campaign, user=me, assignment_id=mine.pk)
+    theirs = assignment_next(campaign=campaign, user=other)
+    assert theirs is not None and theirs.item_id == mine.item_id
+    assert assignment_next(campaign=campaign, user=me) is None
+
+
+def test_expired_reservations_go_back_to_the_pool() -> None:
+    me, other = annotators(2)
+    campaign = campaign_over(run_with_responses(1), people=[me, other], overlap=1)
+    mine = assignment_next(campaign=campaign, user=me)
+    assert mine is not None
+    Assignment.objects.filter(pk=mine.pk).update(
+        expires_at=timezone.now() - dt.timedelta(minutes=1)
+    )
+    theirs = assignment_next(campaign=campaign, user=other)
+    assert theirs is not None and theirs.item_id == mine.item_id
+    assert Item.objects.get(pk=mine.item_id).slots_left == 0
+
+
+def test_a_label_after_expiry_is_kept_when_a_slot_is_still_free() -> None:
+    me, other = annotators(2)
+    campaign = campaign_over(run_with_responses(1), people=[me, other], overlap=2)
+    mine = assignment_next(campaign=campaign, user=me)
+    assert mine is not None
+    Assignment.objects.filter(pk=mine.pk).update(
+        expires_at=timezone.now() - dt.timedelta(minutes=1)
+    )
+    assert assignment_next(campaign=campaign, user=other) is not None  # sweeps mine away
+    label_submit(
+        campaign=campaign, user=me, assignment_id=mine.pk, item_id=mine.item_id, value="neither"
+    )
+    assert Item.objects.get(pk=mine.item_id).slots_left == 0
+    assert Assignment.objects.filter(annotator=me, status=AssignmentStatus.DONE).count() == 1
+
+
+def queries_for_label_and_next(campaign, user) -> int:
+    assignment = assignment_next(campaign=campaign, user=user)
+    assert assignment is not None
+    with CaptureQueriesContext(connection) as queries:
+        label_submit(
+            campaign=campaign,
+            user=user,
+            assignment_id=assignment.pk,
+            item_id=assignment.item_id,
+            value="complied",
+        )
+        assignment_next(campaign=campaign, user=user, exclude=[])
+    statements = [q["sql"] for q in queries.captured_queries]
+    return len([sql for sql in statements if "SAVEPOINT" not in sql])
+
+
+def test_label_and_next_costs_the_same_queries_in_a_small_and_a_big_campaign() -> None:
+    small_people, big_people = annotators(1), annotators(3)
+    small = campaign_over(run_with_responses(3), people=small_people, overlap=3)
+    big = campaign_over(run_with_responses(400), people=big_people, overlap=3)
+    for person in big_people:  # a long history in the big one first
+        label_everything(big, person, limit=300)
+    small_cost = queries_for_label_and_next(small, small_people[0])
+    big_cost = queries_for_label_and_next(big, big_people[0])
+    assert small_cost == big_cost
+    # Label: lock the assignment, insert label and revision, mark done, read the item's labels
+    # for gold. Next: held reservation?, expired sweep, lock an open item, take its slot,
+    # insert the assignment.
+    assert small_cost == 10
