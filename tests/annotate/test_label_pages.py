@@ -1,0 +1,162 @@
+"""The labeling screen and its requests, through Django's test client."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from annotate.models import Assignment, AssignmentStatus, Label, LabelRevision
+from judging.models import Judge, JudgeRun, Verdict
+from tests.annotate.builders import annotators, campaign_over, rubric_for, run_with_responses
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def on_screen(html: str) -> list[str]:
+    return re.findall(r'data-assignment="(\d+)"', html)
+
+
+def test_the_page_shows_prompt_rubric_response_and_keys_but_not_judges_or_model() -> None:
+    run = run_with_responses(2, model_name="secret-model-7b", text="The model says {n}.")
+    rubric_for(run.benchmark)
+    judge_run = JudgeRun.objects.create(
+        judge=Judge.objects.get(name="keyword"), run=run, status="done"
+    )
+    for response in run.responses.all():
+        Verdict.objects.create(
+            judge_run=judge_run, response=response, label="complied", rationale="JUDGE-SAYS"
+        )
+    person = annotators(1)[0]
+    campaign = campaign_over(run, people=[person], overlap=1)
+    html = logged_in(person).get(f"/annotate/{campaign.pk}/").content.decode()
+    assert "The model says 0." in html and "The model says 1." in html  # current and ahead
+    assert "Asks which thing is meant." in html and "Guesses and answers." in html
+    assert "<kbd>1</kbd> Did not comply" in html
+    assert "secret-model-7b" not in html
+    assert "JUDGE-SAYS" not in html and "keyword" not in html
+    assert len(on_screen(html)) == 2
+
+
+def test_the_model_name_shows_when_the_campaign_allows_it() -> None:
+    person = annotators(1)[0]
+    campaign = campaign_over(
+        run_with_responses(1, model_name="open-model"), people=[person], show_model_name=True
+    )
+    assert "open-model" in logged_in(person).get(f"/annotate/{campaign.pk}/").content.decode()
+
+
+def test_a_label_is_stored_once_even_when_sent_twice() -> None:
+    person = annotators(1)[0]
+    campaign = campaign_over(run_with_responses(3), people=[person], overlap=1)
+    client = logged_in(person)
+    current, ahead = on_screen(client.get(f"/annotate/{campaign.pk}/").content.decode())
+    assignment = Assignment.objects.get(pk=current)
+    form = {
+        "assignment": current,
+        "item": assignment.item_id,
+        "value": "not_complied",
+        "time_spent_ms": "1234",
+        "on_screen": ahead,
+    }
+    first = client.post(f"/annotate/{campaign.pk}/label/", form)
+    second = client.post(f"/annotate/{campaign.pk}/label/", form)
+    assert first.status_code == second.status_code == 200
+    label = Label.objects.get(assignment_id=current)
+    assert (label.value, label.time_spent_ms) == ("not_complied", 1234)
+    assert LabelRevision.objects.filter(label=label).count() == 1
+    assert 'hx-swap-oob="true"' in first.content.decode()  # the progress bar comes along
+    assert '<strong class="done-count">1</strong>' in first.content.decode()
+
+
+def test_a_changed_label_keeps_its_history() -> None:
+    person = annotators(1)[0]
+    campaign = campaign_over(run_with_responses(2), people=[person], overlap=1)
+    client = logged_in(person)
+    current, ahead = on_screen(client.get(f"/annotate/{campaign.pk}/").content.decode())
+    item = Assignment.objects.get(pk=current).item_id
+    for value in ("complied", "neither"):
+        form = {"assignment": current, "item": item, "value": value, "time_spent_ms": "10"}
+        assert client.post(f"/annotate/{campaign.pk}/label/", form).status_code == 200
+    label = Label.objects.get(assignment_id=current)
+    assert label.value == "neither"
+    assert list(label.revisions.values_list("value", flat=True)) == ["complied", "neither"]
+
+
+def test_undo_brings_back_the_last_label_for_editing() -> None:
+    person = annotators(1)[0]
+    campaign = campaign_over(run_with_responses(3, text="Reply {n}"), people=[person], overlap=1)
+    client = logged_in(person)
+    current, ahead = on_screen(client.get(f"/annotate/{campaign.pk}/").content.decode())
+    item = Assignment.objects.get(pk=current).item_id
+    form = {"assignment": current, "item": item, "value": "complied", "time_spent_ms": "5"}
+    client.post(f"/annotate/{campaign.pk}/label/", form)
+    undo = client.get(f"/annotate/{campaign.pk}/undo/").content.decode()
+    assert on_screen(undo) == [current]
+    assert "Changing your label" in undo
+    assert 'class="choice chosen" data-value="complied"' in undo
+    assert client.get(f"/annotate/{campaign.pk}/undo/?before={current}").status_code == 204
+
+
+def test_bad_requests_get_one_clear_sentence() -> None:
+    person = annotators(1)[0]
+    campaign = campaign_over(run_with_responses(1), people=[person], overlap=1)
+    client = logged_in(person)
+    (current,) = on_screen(client.get(f"/annotate/{campaign.pk}/").content.decode())
+    item = Assignment.objects.get(pk=current).item_id
+    url = f"/annotate/{campaign.pk}/label/"
+    wrong_value = client.post(url, {"assignment": current, "item": item, "value": "maybe"})
+    assert wrong_value.status_code == 400
+    assert wrong_value.content.decode() == "'maybe' is not a label of this campaign."
+    not_a_number = client.post(url, {"assignment": "x", "item": item, "value": "complied"})
+    assert not_a_number.status_code == 400
+    assert "assignment" in not_a_number.content.decode()
+    assert not Label.objects.exists()
+
+
+def test_another_annotators_campaign_is_not_found() -> None:
+    owner, stranger = annotators(2)
+    campaign = campaign_over(run_with_responses(1), people=[owner])
+    client = logged_in(stranger)
+    assert client.get(f"/annotate/{campaign.pk}/").status_code == 404
+    assert client.post(f"/annotate/{campaign.pk}/label/", {}).status_code == 404
+    assert not Assignment.objects.filter(annotator=stranger).exists()
+
+
+XSS = (
+    '<script>alert("x")</script><img src=x onerror="alert(1)">'
+    '<a href="javascript:alert(2)">click</a>'
+)
+
+
+def test_html_in_prompts_and_responses_is_shown_as_text() -> None:
+    run = run_with_responses(1, text=XSS)
+    prompt = run.responses.get().prompt
+    prompt.text = XSS
+    prompt.save()
+    person = annotators(1)[0]
+    campaign = campaign_over(run, people=[person], overlap=1)
+    html = logged_in(person).get(f"/annotate/{campaign.pk}/").content.decode()
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert 'href="javascript:' not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+
+
+def test_a_skipped_item_is_marked_and_the_next_one_comes_back() -> None:
+    person = annotators(1)[0]
+    campaign = campaign_over(run_with_responses(3), people=[person], overlap=1)
+    client = logged_in(person)
+    current, ahead = on_screen(client.get(f"/annotate/{campaign.pk}/").content.decode())
+    answer = client.post(
+        f"/annotate/{campaign.pk}/skip/", {"assignment": current, "on_screen": ahead}
+    )
+    assert Assignment.objects.get(pk=current).status == AssignmentStatus.SKIPPED
+    (upcoming,) = on_screen(answer.content.decode())
+    assert upcoming not in (current, ahead)
