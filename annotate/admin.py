@@ -16,7 +16,7 @@ class CampaignAdmin(ResearcherAdmin):
 
 @admin.register(Item)
 class ItemAdmin(ResearcherAdmin):
-    list_display = ["id", "campaign", "response", "inclusion_probability", "position"]
+    list_display = ["id", "campaign", "response", "inclusion_probability", "position", "slots_left"]
     list_filter = [
         "campaign",
         "response__run__benchmark",

@@ -126,16 +126,17 @@ def uncertainty_by_response(readings: Iterable[JudgeReading]) -> dict[int, float
     """1.0 where judges disagree or one failed; else how unsure the most unsure scoring judge
     was (1 at P=0.5, 0 at P=0 or 1); 0.0 where all judges agree and none scored."""
     labels: dict[int, set[str]] = defaultdict(set)
-    uncertainty: dict[int, float] = defaultdict(float)
+    uncertainty: dict[int, float] = {}
     for reading in readings:
         labels[reading.response_id].add(reading.label)
+        uncertainty.setdefault(reading.response_id, 0.0)
         if reading.score is not None:
             unsure = 1 - 2 * abs(reading.score - 0.5)
             uncertainty[reading.response_id] = max(uncertainty[reading.response_id], unsure)
     for response_id, seen in labels.items():
         if len(seen) > 1 or seen & FAILED_LABELS:
             uncertainty[response_id] = 1.0
-    return dict(uncertainty)
+    return uncertainty
 
 
 def _disagreement_first(

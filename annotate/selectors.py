@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.db.models import (
     Count,
+    Exists,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -32,6 +33,13 @@ from benchmarks.models import Rubric
 from judging.models import Verdict
 
 
+def served_to(user: User) -> Exists:
+    """Items this user has been served. As NOT EXISTS, PostgreSQL probes the (item, annotator)
+    unique index per candidate item and stops at the first open one, instead of hashing all the
+    user's assignments (``exclude(assignments__annotator=...)`` becomes NOT IN)."""
+    return Exists(Assignment.objects.filter(item=OuterRef("pk"), annotator=user))
+
+
 def count_subquery(queryset: QuerySet, group_by: str) -> Coalesce:
     """COUNT(*) of ``queryset`` correlated to the outer row through ``group_by``, 0 if none."""
     counted = queryset.values(group_by).annotate(n=Count("pk")).values("n")
@@ -42,7 +50,7 @@ def campaigns_for_annotator(*, user: User) -> QuerySet[Campaign]:
     """The user's campaigns with ``item_count``, ``done_by_user`` and ``remaining_for_user``:
     items still open to others that the user has not been served, plus those they hold now."""
     open_items = Item.objects.filter(campaign=OuterRef("pk"), slots_left__gt=0).exclude(
-        assignments__annotator=user
+        served_to(user)
     )
     mine = Assignment.objects.filter(item__campaign=OuterRef("pk"), annotator=user)
     done, held = AssignmentStatus.DONE, AssignmentStatus.RESERVED
@@ -97,7 +105,7 @@ def annotator_progress(*, campaign: Campaign, user: User) -> AnnotatorProgress:
     )
     open_items = (
         Item.objects.filter(campaign=campaign, slots_left__gt=0)
-        .exclude(assignments__annotator=user)
+        .exclude(served_to(user))
         .order_by()
         .values("pk")[:REMAINING_CAP]
     )

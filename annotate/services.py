@@ -32,6 +32,7 @@ from annotate.models import (
 )
 from annotate.sampling import Candidate, JudgeReading, SamplingError, draw
 from annotate.schemes import scheme_values
+from annotate.selectors import served_to
 from inference.models import GenerationRun, Response
 from judging.models import Judge, Verdict
 
@@ -114,6 +115,42 @@ def campaign_create(
             for position, d in enumerate(drawn)
         )
     return campaign
+
+
+def campaign_extend(*, campaign: Campaign, runs: Iterable[GenerationRun]) -> int:
+    """Add the answered responses of ``runs`` that are not items yet (campaigns that label
+    everything only: a sample's inclusion probabilities would no longer hold). Returns how
+    many items were added; a second call adds nothing."""
+    if campaign.sampling != Sampling.ALL:
+        raise CampaignError("Only a campaign that labels all responses can take in more runs.")
+    runs = list(runs)
+    known = set(campaign.items.values_list("response_id", flat=True))
+    fresh = [
+        c
+        for c in campaign_candidates(
+            runs=runs, categories=campaign.categories, subcategories=campaign.subcategories
+        )
+        if c.response_id not in known
+    ]
+    if not fresh:
+        return 0
+    drawn = draw(candidates=fresh, sampling=Sampling.ALL, sample_size=None, seed=campaign.seed)
+    start = len(known)
+    with transaction.atomic():
+        campaign.runs.add(*runs)
+        Item.objects.bulk_create(
+            (
+                Item(
+                    campaign=campaign,
+                    response_id=d.response_id,
+                    position=start + offset,
+                    slots_left=campaign.overlap,
+                )
+                for offset, d in enumerate(drawn)
+            ),
+            ignore_conflicts=True,
+        )
+    return len(drawn)
 
 
 def _check_campaign_settings(
@@ -218,7 +255,7 @@ def _reserve_new(*, campaign: Campaign, user: User) -> Assignment | None:
         item = (
             Item.objects.select_for_update(skip_locked=True)
             .filter(campaign=campaign, slots_left__gt=0)
-            .exclude(assignments__annotator=user)
+            .exclude(served_to(user))
             .order_by("position", "pk")
             .only("pk")
             .first()

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 import requests
 
+from analysis.demo import DEMO_CAMPAIGN
 from tests.processes import REPO, Background
 
 pytestmark = pytest.mark.slow
@@ -96,11 +97,27 @@ def check_demo(env: dict[str, str], answers: Callable[[], int] | None = None) ->
         assert "pong" in ping.stdout, ping.stdout + ping.stderr
         if answers is not None:
             demo.wait_for(lambda: answers() > 0, timeout=300, what="SmolLM2 answers")
+            check_demo_campaign(base, annotator, demo)
     except BaseException:
         demo.kill()
         raise
     demo.interrupt()
     assert not up(base)
+
+
+def check_demo_campaign(base: str, annotator: requests.Session, demo: Background) -> None:
+    """Once the first run is answered, the demo annotator has a campaign to label."""
+
+    def listed() -> bool:
+        return DEMO_CAMPAIGN in annotator.get(base + "annotate/", timeout=10).text
+
+    demo.wait_for(listed, timeout=420, what="the demo campaign")
+    listing = annotator.get(base + "annotate/", timeout=10).text
+    link = re.search(r'href="/(annotate/\d+/)"', listing)
+    assert link is not None, listing
+    page = annotator.get(base + link.group(1), timeout=10).text
+    assert 'data-assignment="' in page
+    assert "<kbd>1</kbd> Did not comply" in page
 
 
 def up(base: str) -> bool:

