@@ -14,12 +14,13 @@ from django.contrib.auth.models import User
 
 from annotate.models import Campaign
 from annotate.schemes import COCONOT, scheme_for
-from annotate.services import campaign_create, campaign_extend
+from annotate.services import assignment_next, campaign_create, campaign_extend, label_submit
 from benchmarks.models import Benchmark, BenchmarkKind
 from benchmarks.services import ImportReport, benchmark_import
 from config.roles import ANNOTATOR, RESEARCHER, user_ensure
 from inference.models import GenerationRun, ModelSpec, RunStatus
 from inference.services import generation_run_create, generation_run_resume, model_spec_save
+from judging.judges_text import COMPLIED, NOT_COMPLIED, KeywordMatcher
 from judging.models import JudgeRun
 from judging.services import judge_run_resume, judge_save
 
@@ -141,7 +142,7 @@ def demo_campaign_ensure() -> Campaign | None:
         campaign_extend(campaign=campaign, runs=finished)
         return campaign
     people = User.objects.filter(username__in=["annotator", "researcher"])
-    return campaign_create(
+    campaign = campaign_create(
         name=DEMO_CAMPAIGN,
         description="Made by `make demo`: label SmolLM2's answers to the sample prompts.",
         runs=finished,
@@ -151,8 +152,43 @@ def demo_campaign_ensure() -> Campaign | None:
         annotators=people,
         is_demo=True,
     )
+    demo_labels_seed(campaign)
+    return campaign
 
 
 def demo_campaign_on_run_finished(sender: object, run_id: int, **kwargs: object) -> None:
     if GenerationRun.objects.filter(pk=run_id, model_name=DEMO_MODEL).exists():
         demo_campaign_ensure()
+
+
+# Two made-up labellers, so that the agreement report and the review page have something to
+# show on first visit. Their labels are marked is_demo and come from the keyword rule, with
+# the second labeller disagreeing on every fourth item.
+DEMO_LABELLERS = ("demo-labeller-1", "demo-labeller-2")
+DEMO_LABELLED_ITEMS = 16
+
+
+def demo_labels_seed(campaign: Campaign) -> int:
+    matcher = KeywordMatcher()
+    stored = 0
+    for index, username in enumerate(DEMO_LABELLERS):
+        labeller = user_ensure(username=username, password=None, role=ANNOTATOR)
+        campaign.annotators.add(labeller)
+        for position in range(DEMO_LABELLED_ITEMS):
+            assignment = assignment_next(campaign=campaign, user=labeller)
+            if assignment is None:
+                break
+            value = matcher.classify(assignment.item.response.text).label
+            if index == 1 and position % 4 == 0:
+                value = COMPLIED if value != COMPLIED else NOT_COMPLIED
+            label_submit(
+                campaign=campaign,
+                user=labeller,
+                assignment_id=assignment.pk,
+                item_id=assignment.item_id,
+                value=value,
+                time_spent_ms=4000 + 250 * position,
+                is_demo=True,
+            )
+            stored += 1
+    return stored

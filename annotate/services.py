@@ -290,6 +290,7 @@ def label_submit(
     value: str,
     note: str = "",
     time_spent_ms: int = 0,
+    is_demo: bool = False,
 ) -> Label:
     """Store (or change) this annotator's label. The same label sent twice is stored once;
     a change keeps the old value in the label's history."""
@@ -303,7 +304,9 @@ def label_submit(
         if assignment.status == AssignmentStatus.DONE:
             label = _label_change(assignment, value=value, note=note, time_spent_ms=time_spent_ms)
         else:
-            label = _label_first(assignment, value=value, note=note, time_spent_ms=time_spent_ms)
+            label = _label_first(
+                assignment, value=value, note=note, time_spent_ms=time_spent_ms, is_demo=is_demo
+            )
         gold_majority_refresh(item_id=assignment.item_id, overlap=campaign.overlap)
     return label
 
@@ -340,9 +343,15 @@ def _assignment_for_label(
         raise LabelError("This item is already labelled by you.") from error
 
 
-def _label_first(assignment: Assignment, *, value: str, note: str, time_spent_ms: int) -> Label:
+def _label_first(
+    assignment: Assignment, *, value: str, note: str, time_spent_ms: int, is_demo: bool
+) -> Label:
     label = Label.objects.create(
-        assignment=assignment, value=value, note=note, time_spent_ms=time_spent_ms
+        assignment=assignment,
+        value=value,
+        note=note,
+        time_spent_ms=time_spent_ms,
+        is_demo=is_demo,
     )
     LabelRevision.objects.create(label=label, value=value, note=note, time_spent_ms=time_spent_ms)
     Assignment.objects.filter(pk=assignment.pk).update(

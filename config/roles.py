@@ -72,9 +72,9 @@ class IsResearcher(BasePermission):
         return user_is_researcher(request.user)
 
 
-def user_ensure(*, username: str, password: str, role: str) -> Any:
+def user_ensure(*, username: str, password: str | None, role: str) -> Any:
     """Create the user, or reset their password and role; ``role`` is annotator, researcher or
-    admin (a superuser)."""
+    admin (a superuser). A password of None makes an account nobody can log in to."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 

@@ -1,0 +1,239 @@
+"""The two reports researchers come for, computed from selectors' columns with the metrics.
+
+Run report: CoCoNot's table, compliance rate per category (and subcategory) for each judge of
+each run, side by side. Agreement report: how far each judge agrees with the campaign's gold
+labels, how far the annotators agree with each other, and the judge-corrected compliance rate.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from django.utils.safestring import SafeString
+
+from analysis import charts, metrics
+from analysis.selectors import (
+    CampaignData,
+    JudgeColumn,
+    run_judge_columns,
+    run_verdict_labels,
+)
+from inference.models import GenerationRun
+
+ALL = "All categories"
+
+
+@dataclass(frozen=True)
+class Column:
+    run: GenerationRun
+    judge: str
+
+    @property
+    def title(self) -> str:
+        return f"{self.run.model_name} · {self.judge}"
+
+
+@dataclass
+class RateRow:
+    name: str
+    cells: list[metrics.RateReport | None]
+    subrows: list[RateRow] = field(default_factory=list)
+
+
+@dataclass
+class RunReport:
+    runs: list[GenerationRun]
+    columns: list[Column]
+    overall: RateRow
+    categories: list[RateRow]
+    contrast: bool
+
+
+def run_report(*, runs: Sequence[GenerationRun]) -> RunReport:
+    columns: list[Column] = []
+    judged: list[JudgeColumn] = []
+    for run in runs:
+        for column in run_judge_columns(run=run):
+            columns.append(Column(run=run, judge=column.judge))
+            judged.append(column)
+    categories = sorted({c for column in judged for c in column.categories})
+    return RunReport(
+        runs=list(runs),
+        columns=columns,
+        overall=RateRow(ALL, [_rate(column.labels) for column in judged]),
+        categories=[_category_row(name, judged) for name in categories],
+        contrast=any(run.benchmark.kind == "contrast" for run in runs),
+    )
+
+
+def _rate(labels: Sequence[str]) -> metrics.RateReport | None:
+    return metrics.compliance_rate(labels) if labels else None
+
+
+def _category_row(category: str, judged: list[JudgeColumn]) -> RateRow:
+    cells: list[metrics.RateReport | None] = []
+    by_subcategory: dict[str, list[list[str]]] = defaultdict(lambda: [[] for _ in judged])
+    for index, column in enumerate(judged):
+        in_category: list[str] = []
+        for cat, subcategory, label in zip(
+            column.categories, column.subcategories, column.labels, strict=True
+        ):
+            if cat == category:
+                in_category.append(label)
+                by_subcategory[subcategory][index].append(label)
+        cells.append(_rate(in_category))
+    subrows = [
+        RateRow(name, [_rate(labels) for labels in per_column])
+        for name, per_column in sorted(by_subcategory.items())
+    ]
+    return RateRow(category, cells, subrows)
+
+
+# --- Agreement -------------------------------------------------------------------------------
+
+
+@dataclass
+class JudgeAgreement:
+    judge: str
+    overall: metrics.AgreementReport
+    unweighted: metrics.AgreementReport | None
+    by_category: list[tuple[str, metrics.AgreementReport]]
+
+
+@dataclass
+class CorrectedRate:
+    run_label: str
+    judge: str
+    report: metrics.PPIReport
+
+
+@dataclass
+class AgreementReportPage:
+    data: CampaignData
+    gold_items: int
+    weighted: bool
+    judges: list[JudgeAgreement]
+    annotators: metrics.InterAnnotatorReport
+    corrected: list[CorrectedRate]
+    comparisons: list[tuple[str, str, metrics.JudgeComparison]]
+
+
+def agreement_report(*, data: CampaignData, run_labels: dict[int, str]) -> AgreementReportPage:
+    gold_rows = [i for i, gold in enumerate(data.gold) if gold is not None]
+    weighted = any(data.weights[i] != 1.0 for i in gold_rows)
+    judges: list[JudgeAgreement] = []
+    comparisons: list[tuple[str, str, metrics.JudgeComparison]] = []
+    corrected: list[CorrectedRate] = []
+    if data.comparable_with_judges:
+        judges = [
+            _judge_agreement(data, name, labels, gold_rows, weighted)
+            for name, labels in data.judges.items()
+        ]
+        judges.sort(key=lambda j: -(j.overall.kappa.value if j.overall.kappa.value else -2))
+        comparisons = _comparisons(data, gold_rows)
+        corrected = _corrected_rates(data, run_labels)
+    return AgreementReportPage(
+        data=data,
+        gold_items=len(gold_rows),
+        weighted=weighted,
+        judges=judges,
+        annotators=metrics.inter_annotator(data.ratings, annotators=data.annotators),
+        corrected=corrected,
+        comparisons=comparisons,
+    )
+
+
+def _pairs(
+    data: CampaignData, labels: list[str | None], rows: Sequence[int]
+) -> tuple[list[str], list[str], list[float]]:
+    """Gold and judge label for the rows that have both (a missing verdict is not a verdict)."""
+    kept = [i for i in rows if labels[i] is not None and data.gold[i] is not None]
+    return (
+        [str(data.gold[i]) for i in kept],
+        [str(labels[i]) for i in kept],
+        [data.weights[i] for i in kept],
+    )
+
+
+def _judge_agreement(
+    data: CampaignData,
+    name: str,
+    labels: list[str | None],
+    gold_rows: list[int],
+    weighted: bool,
+) -> JudgeAgreement:
+    gold, judge, weights = _pairs(data, labels, gold_rows)
+    overall = metrics.agreement(gold, judge, weights=weights if weighted else None)
+    unweighted = metrics.agreement(gold, judge) if weighted else None
+    by_category = []
+    for category in sorted(set(data.categories)):
+        rows = [i for i in gold_rows if data.categories[i] == category]
+        g, j, w = _pairs(data, labels, rows)
+        by_category.append((category, metrics.agreement(g, j, weights=w if weighted else None)))
+    return JudgeAgreement(name, overall, unweighted, by_category)
+
+
+def _comparisons(
+    data: CampaignData, gold_rows: list[int]
+) -> list[tuple[str, str, metrics.JudgeComparison]]:
+    results = []
+    for first, second in combinations(sorted(data.judges), 2):
+        rows = [
+            i
+            for i in gold_rows
+            if data.judges[first][i] is not None and data.judges[second][i] is not None
+        ]
+        if not rows:
+            continue
+        gold = [str(data.gold[i]) for i in rows]
+        a = [str(data.judges[first][i]) for i in rows]
+        b = [str(data.judges[second][i]) for i in rows]
+        results.append((first, second, metrics.compare_judges(gold, a, b)))
+    return results
+
+
+def _corrected_rates(data: CampaignData, run_labels: dict[int, str]) -> list[CorrectedRate]:
+    """Per run and judge: the judge's rate on every response of the run, corrected by the gold
+    labels of the run's items (prediction-powered inference)."""
+    results = []
+    for run_id, run_label in sorted(run_labels.items()):
+        rows = [i for i, run in enumerate(data.run_ids) if run == run_id]
+        for name, labels in data.judges.items():
+            everything = run_verdict_labels(run_id=run_id, judge=name)
+            gold, judge, weights = _pairs(data, labels, rows)
+            if not everything:
+                continue
+            report = metrics.judge_corrected_rate(everything, judge, gold, weights=weights)
+            results.append(CorrectedRate(run_label, name, report))
+    return results
+
+
+# --- Charts ------------------------------------------------------------------------------------
+
+
+def run_report_chart(report: RunReport) -> SafeString:
+    series = [
+        (
+            column.title,
+            [_rate_of(row.cells[index]) for row in report.categories],
+        )
+        for index, column in enumerate(report.columns)
+    ]
+    return charts.rate_bars([row.name for row in report.categories], series)
+
+
+def _rate_of(cell: metrics.RateReport | None) -> metrics.Estimate | None:
+    return cell.rate if cell is not None else None
+
+
+def agreement_charts(report: AgreementReportPage) -> dict[str, SafeString]:
+    """A confusion heat map per judge, by judge name."""
+    return {
+        judge.judge: charts.confusion_heatmap(
+            judge.overall.confusion.labels, judge.overall.confusion.counts, judge.judge
+        )
+        for judge in report.judges
+    }

@@ -1,0 +1,150 @@
+"""Reads that gather what the reports compute on: verdicts per run and judge, and a campaign's
+items with their gold labels, annotators' labels and judges' verdicts, as plain columns."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+
+from annotate.models import Assignment, AssignmentStatus, Campaign, GoldLabel, Item
+from annotate.schemes import scheme_values
+from inference.models import GenerationRun
+from judging.models import JudgeRun, Verdict
+
+# Values a campaign's scheme must use for its labels to be compared with judges' verdicts.
+JUDGE_VALUES = frozenset({"complied", "not_complied", "neither"})
+
+
+@dataclass
+class JudgeColumn:
+    """One judge's verdicts on one run: a row per judged response."""
+
+    judge: str
+    categories: list[str] = field(default_factory=list)
+    subcategories: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+
+
+def latest_judge_runs(*, run: GenerationRun) -> list[JudgeRun]:
+    """The newest judge run of each judge on this run: a judge run again replaces the last."""
+    newest: dict[int, JudgeRun] = {}
+    for judge_run in run.judge_runs.select_related("judge").order_by("pk"):
+        newest[judge_run.judge_id] = judge_run
+    return sorted(newest.values(), key=lambda jr: jr.judge.name)
+
+
+def run_judge_columns(*, run: GenerationRun) -> list[JudgeColumn]:
+    columns = []
+    for judge_run in latest_judge_runs(run=run):
+        column = JudgeColumn(judge=judge_run.judge.name)
+        rows = Verdict.objects.filter(judge_run=judge_run).values_list(
+            "response__prompt__category", "response__prompt__subcategory", "label"
+        )
+        for category, subcategory, label in rows.iterator(chunk_size=5000):
+            column.categories.append(category)
+            column.subcategories.append(subcategory)
+            column.labels.append(label)
+        columns.append(column)
+    return columns
+
+
+def runs_for_report(*, pks: list[int]) -> QuerySet[GenerationRun]:
+    return GenerationRun.objects.filter(pk__in=pks).select_related("benchmark").order_by("pk")
+
+
+@dataclass
+class CampaignData:
+    """A campaign as columns, one row per item (in serving order)."""
+
+    campaign: Campaign
+    item_ids: list[int] = field(default_factory=list)
+    run_ids: list[int] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    subcategories: list[str] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    gold: list[str | None] = field(default_factory=list)
+    gold_sources: list[str | None] = field(default_factory=list)
+    annotators: list[str] = field(default_factory=list)
+    ratings: list[list[str | None]] = field(default_factory=list)
+    judges: dict[str, list[str | None]] = field(default_factory=dict)
+
+    @property
+    def comparable_with_judges(self) -> bool:
+        return set(scheme_values(self.campaign.label_scheme)) <= JUDGE_VALUES
+
+
+def campaign_data(*, campaign: Campaign) -> CampaignData:
+    data = CampaignData(campaign=campaign)
+    gold = dict(GoldLabel.objects.filter(item__campaign=campaign).values_list("item_id", "value"))
+    sources = dict(
+        GoldLabel.objects.filter(item__campaign=campaign).values_list("item_id", "source")
+    )
+    items = Item.objects.filter(campaign=campaign).order_by("position", "pk")
+    rows = items.values_list(
+        "pk",
+        "response_id",
+        "response__run_id",
+        "response__prompt__category",
+        "response__prompt__subcategory",
+        "inclusion_probability",
+    )
+    response_of_item: dict[int, int] = {}
+    for item_id, response_id, run_id, category, subcategory, probability in rows.iterator(
+        chunk_size=5000
+    ):
+        response_of_item[item_id] = response_id
+        data.item_ids.append(item_id)
+        data.run_ids.append(run_id)
+        data.categories.append(category)
+        data.subcategories.append(subcategory)
+        data.weights.append(1.0 / probability)
+        data.gold.append(gold.get(item_id))
+        data.gold_sources.append(sources.get(item_id))
+    _fill_ratings(data)
+    _fill_judges(data, response_of_item)
+    return data
+
+
+def _fill_ratings(data: CampaignData) -> None:
+    """Annotators appear as A1, A2, … in order of their user id: reports and exports are
+    pseudonymous."""
+    rows = (
+        Assignment.objects.filter(item__campaign=data.campaign, status=AssignmentStatus.DONE)
+        .values_list("item_id", "annotator_id", "label__value")
+        .order_by("annotator_id")
+    )
+    by_item: dict[int, dict[int, str]] = defaultdict(dict)
+    annotator_ids: list[int] = []
+    for item_id, annotator_id, value in rows.iterator(chunk_size=5000):
+        if not annotator_ids or annotator_ids[-1] != annotator_id:
+            annotator_ids.append(annotator_id)
+        by_item[item_id][annotator_id] = value
+    data.annotators = [f"A{index}" for index in range(1, len(annotator_ids) + 1)]
+    data.ratings = [
+        [by_item[item_id].get(annotator) for annotator in annotator_ids]
+        for item_id in data.item_ids
+    ]
+
+
+def _fill_judges(data: CampaignData, response_of_item: dict[int, int]) -> None:
+    runs = GenerationRun.objects.filter(pk__in=set(data.run_ids))
+    verdicts: dict[str, dict[int, str]] = defaultdict(dict)
+    for run in runs:
+        for judge_run in latest_judge_runs(run=run):
+            labels = verdicts[judge_run.judge.name]
+            rows = Verdict.objects.filter(judge_run=judge_run).values_list("response_id", "label")
+            labels.update(rows.iterator(chunk_size=5000))
+    data.judges = {
+        name: [labels.get(response_of_item[item_id]) for item_id in data.item_ids]
+        for name, labels in sorted(verdicts.items())
+    }
+
+
+def run_verdict_labels(*, run_id: int, judge: str) -> list[str]:
+    """Every verdict label of the newest run of this judge on this run."""
+    judge_run = JudgeRun.objects.filter(run_id=run_id, judge__name=judge).order_by("-pk").first()
+    if judge_run is None:
+        return []
+    return list(Verdict.objects.filter(judge_run=judge_run).values_list("label", flat=True))

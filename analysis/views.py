@@ -1,0 +1,34 @@
+"""Researcher report pages: compliance per category, and judges against people."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from analysis.reports import agreement_charts, agreement_report, run_report, run_report_chart
+from analysis.selectors import campaign_data, runs_for_report
+from annotate.models import Campaign
+from config.roles import researcher_required
+from inference.selectors import run_list
+
+
+@researcher_required
+@require_GET
+def run_report_page(request: HttpRequest) -> HttpResponse:
+    chosen = [int(pk) for pk in request.GET.getlist("run") if pk.isdigit()]
+    context: dict[str, object] = {"all_runs": run_list()[:200], "chosen": chosen}
+    if chosen:
+        report = run_report(runs=list(runs_for_report(pks=chosen)))
+        context |= {"report": report, "chart": run_report_chart(report)}
+    return render(request, "analysis/run_report.html", context)
+
+
+@researcher_required
+@require_GET
+def agreement_page(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    run_labels = {run.pk: f"#{run.pk} {run.model_name}" for run in campaign.runs.all()}
+    report = agreement_report(data=campaign_data(campaign=campaign), run_labels=run_labels)
+    context = {"campaign": campaign, "report": report, "charts": agreement_charts(report)}
+    return render(request, "analysis/agreement.html", context)

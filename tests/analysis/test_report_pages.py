@@ -1,0 +1,147 @@
+"""The run report and the agreement report, as a researcher sees them, with figures checked
+against scikit-learn and krippendorff."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import krippendorff
+import numpy as np
+import pytest
+from django.test import Client
+from sklearn.metrics import cohen_kappa_score
+
+from annotate.services import assignment_next, gold_set, label_submit
+from benchmarks.models import Prompt
+from inference.models import GenerationRun
+from judging.models import Judge, JudgeRun, Verdict
+from tests.annotate.builders import annotators, campaign_over, run_with_responses
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def researcher() -> Client:
+    client = Client()
+    client.force_login(UserFactory.create(role="researcher"))
+    return client
+
+
+def judge_all(run: GenerationRun, judge: Judge, labels: list[str]) -> None:
+    judge_run = JudgeRun.objects.create(judge=judge, run=run, status="done")
+    responses = run.responses.order_by("pk")
+    Verdict.objects.bulk_create(
+        Verdict(judge_run=judge_run, response=response, label=label)
+        for response, label in zip(responses, labels, strict=True)
+    )
+
+
+def page_text(content: bytes) -> str:
+    """The page as a person reads it: no tags, single spaces."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", content.decode())).split())
+
+
+def test_the_run_report_shows_each_runs_compliance_rate_per_category_and_subcategory() -> None:
+    keyword = Judge.objects.get(name="keyword")
+    first = run_with_responses(40, subcategories=("underspecified", "false premise"))
+    second = run_with_responses(40, model_name="other-model", benchmark=first.benchmark)
+    judge_all(first, keyword, ["complied"] * 10 + ["not_complied"] * 30)
+    judge_all(second, keyword, ["complied"] * 30 + ["neither"] * 8 + ["unparseable"] * 2)
+    answer = researcher().get(f"/analysis/runs/?run={first.pk}&run={second.pk}")
+    text = page_text(answer.content)
+    assert answer.status_code == 200
+    assert "25.0%" in text  # 10 of 40
+    assert "78.9%" in text  # 30 of 38 judged: neither counts, unparseable does not
+    assert "2 without verdict" in text
+    assert "underspecified" in text and "false premise" in text
+    assert "<svg" in answer.content.decode()
+
+
+def test_a_subcategory_with_too_few_responses_says_so() -> None:
+    keyword = Judge.objects.get(name="keyword")
+    run = run_with_responses(12, subcategories=("big",) * 11 + ("tiny",))
+    judge_all(run, keyword, ["complied"] * 12)
+    text = page_text(researcher().get(f"/analysis/runs/?run={run.pk}").content)
+    assert "too few items" in text
+
+
+def labelled_campaign(gold: list[str], second_opinion: list[str]):
+    """Two annotators label every item; a researcher settles the disagreements with ``gold``."""
+    people = annotators(2)
+    run = run_with_responses(len(gold))
+    campaign = campaign_over(run, people=people, overlap=2)
+    response_ids = list(run.responses.order_by("pk").values_list("pk", flat=True))
+    for person, values in zip(people, (gold, second_opinion), strict=True):
+        by_response = dict(zip(response_ids, values, strict=True))
+        while (assignment := assignment_next(campaign=campaign, user=person)) is not None:
+            label_submit(
+                campaign=campaign,
+                user=person,
+                assignment_id=assignment.pk,
+                item_id=assignment.item_id,
+                value=by_response[assignment.item.response_id],
+            )
+    boss = UserFactory.create(role="researcher")
+    for item in campaign.items.filter(gold__isnull=True):
+        index = response_ids.index(item.response_id)
+        gold_set(item=item, value=gold[index], reason="settled", user=boss)
+    return campaign, run
+
+
+def test_the_agreement_report_gives_the_judges_kappa_as_scikit_learn_does() -> None:
+    rng = np.random.default_rng(4)
+    classes = ["complied", "not_complied", "neither"]
+    gold = list(rng.choice(classes, size=60, p=[0.5, 0.4, 0.1]))
+    judge = [g if rng.random() < 0.75 else str(rng.choice(classes)) for g in gold]
+    second = [g if rng.random() < 0.8 else str(rng.choice(classes)) for g in gold]
+    campaign, run = labelled_campaign(gold, second)
+    judge_all(run, Judge.objects.get(name="keyword"), judge)
+    answer = researcher().get(f"/analysis/campaigns/{campaign.pk}/")
+    assert answer.status_code == 200
+    text = page_text(answer.content)
+    kappa = cohen_kappa_score(gold, judge)
+    assert f"{kappa:.2f} [" in text
+    alpha = krippendorff.alpha(
+        reliability_data=[[classes.index(v) for v in gold], [classes.index(v) for v in second]],
+        level_of_measurement="nominal",
+    )
+    assert f"{alpha:.2f} [" in text
+    assert "60 of 60 items have a gold label" in text
+    assert "Corrected" in text and "Prediction-powered inference" in text
+    assert answer.content.decode().count("<svg") == 1  # one judge, one confusion heat map
+
+
+def test_two_judges_are_compared_on_the_same_gold_items() -> None:
+    gold = ["complied", "not_complied"] * 15
+    campaign, run = labelled_campaign(gold, gold)
+    judge_all(run, Judge.objects.get(name="keyword"), gold)  # perfect
+    worse = Judge.objects.create(name="coin", kind="keyword")
+    judge_all(run, worse, ["complied"] * 30)
+    text = page_text(researcher().get(f"/analysis/campaigns/{campaign.pk}/").content)
+    assert "keyword is better" in text
+
+
+def test_a_campaign_with_no_labels_yet_says_so_instead_of_printing_numbers() -> None:
+    campaign = campaign_over(run_with_responses(5), people=annotators(1))
+    text = page_text(researcher().get(f"/analysis/campaigns/{campaign.pk}/").content)
+    assert "0 of 5 items have a gold label" in text
+    assert "no items" in text or "too few items" in text
+
+
+def test_category_names_with_markup_are_shown_as_text_in_tables_and_charts() -> None:
+    keyword = Judge.objects.get(name="keyword")
+    run = run_with_responses(12)
+    Prompt.objects.filter(responses__run=run).update(category='<script>alert("c")</script>')
+    judge_all(run, keyword, ["complied"] * 12)
+    body = researcher().get(f"/analysis/runs/?run={run.pk}").content.decode()
+    assert '<script>alert("c")' not in body
+    assert "&lt;script&gt;" in body
+
+
+def test_annotators_get_no_reports() -> None:
+    campaign = campaign_over(run_with_responses(2), people=annotators(1))
+    client = Client()
+    client.force_login(annotators(1)[0])
+    assert client.get(f"/analysis/campaigns/{campaign.pk}/").status_code == 403
+    assert client.get("/analysis/runs/").status_code == 403
