@@ -119,6 +119,7 @@ class AgreementReportPage:
     annotators: metrics.InterAnnotatorReport
     corrected: list[CorrectedRate]
     comparisons: list[tuple[str, str, metrics.JudgeComparison]]
+    calibrations: list[tuple[str, metrics.Calibration]] = field(default_factory=list)
 
 
 def agreement_report(*, data: CampaignData, run_labels: dict[int, str]) -> AgreementReportPage:
@@ -143,7 +144,23 @@ def agreement_report(*, data: CampaignData, run_labels: dict[int, str]) -> Agree
         annotators=metrics.inter_annotator(data.ratings, annotators=data.annotators),
         corrected=corrected,
         comparisons=comparisons,
+        calibrations=_calibrations(data, gold_rows) if data.comparable_with_judges else [],
     )
+
+
+def _calibrations(
+    data: CampaignData, gold_rows: list[int]
+) -> list[tuple[str, metrics.Calibration]]:
+    """For judges that score P(not complied): the threshold that agrees best with people."""
+    results = []
+    for name, scores in data.judge_scores.items():
+        rows = [i for i in gold_rows if scores[i] is not None]
+        if rows:
+            calibration = metrics.calibrate_threshold(
+                [float(scores[i] or 0.0) for i in rows], [str(data.gold[i]) for i in rows]
+            )
+            results.append((name, calibration))
+    return results
 
 
 def _pairs(

@@ -69,6 +69,8 @@ class CampaignData:
     annotators: list[str] = field(default_factory=list)
     ratings: list[list[str | None]] = field(default_factory=list)
     judges: dict[str, list[str | None]] = field(default_factory=dict)
+    # P(not complied) per item, for judges that score (label_scoring); None where unscored.
+    judge_scores: dict[str, list[float | None]] = field(default_factory=dict)
 
     @property
     def comparable_with_judges(self) -> bool:
@@ -131,14 +133,23 @@ def _fill_ratings(data: CampaignData) -> None:
 def _fill_judges(data: CampaignData, response_of_item: dict[int, int]) -> None:
     runs = GenerationRun.objects.filter(pk__in=set(data.run_ids))
     verdicts: dict[str, dict[int, str]] = defaultdict(dict)
+    scores: dict[str, dict[int, float]] = defaultdict(dict)
     for run in runs:
         for judge_run in latest_judge_runs(run=run):
-            labels = verdicts[judge_run.judge.name]
-            rows = Verdict.objects.filter(judge_run=judge_run).values_list("response_id", "label")
-            labels.update(rows.iterator(chunk_size=5000))
+            name = judge_run.judge.name
+            rows = Verdict.objects.filter(judge_run=judge_run).values_list(
+                "response_id", "label", "score"
+            )
+            for response_id, label, score in rows.iterator(chunk_size=5000):
+                verdicts[name][response_id] = label
+                if score is not None:
+                    scores[name][response_id] = score
+    responses = [response_of_item[item_id] for item_id in data.item_ids]
     data.judges = {
-        name: [labels.get(response_of_item[item_id]) for item_id in data.item_ids]
-        for name, labels in sorted(verdicts.items())
+        name: [labels.get(r) for r in responses] for name, labels in sorted(verdicts.items())
+    }
+    data.judge_scores = {
+        name: [found.get(r) for r in responses] for name, found in sorted(scores.items())
     }
 
 

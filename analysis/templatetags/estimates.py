@@ -23,6 +23,10 @@ def estimate(value: object, percent: bool = False) -> SafeString:
     def shown(number: float | None) -> str:
         return "?" if number is None else f"{number * scale:.{digits}f}"
 
+    if value.low is None or value.high is None:
+        return format_html(
+            '<span class="figure" title="n={}">{}{}</span>', value.n, shown(value.value), unit
+        )
     return format_html(
         '<span class="figure" title="95% bootstrap CI, n={}">{}{} '
         '<span class="ci">[{}, {}]</span></span>',

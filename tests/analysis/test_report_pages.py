@@ -145,3 +145,51 @@ def test_annotators_get_no_reports() -> None:
     client.force_login(annotators(1)[0])
     assert client.get(f"/analysis/campaigns/{campaign.pk}/").status_code == 403
     assert client.get("/analysis/runs/").status_code == 403
+
+
+def test_a_scoring_judge_gets_the_threshold_that_agrees_best_with_people() -> None:
+    gold = ["not_complied"] * 15 + ["complied"] * 15
+    campaign, run = labelled_campaign(gold, gold)
+    scorer = Judge.objects.create(name="scorer", kind="label_scoring")
+    judge_run = JudgeRun.objects.create(judge=scorer, run=run, status="done")
+    scores = [0.9 - 0.01 * i for i in range(15)] + [0.3 - 0.01 * i for i in range(15)]
+    Verdict.objects.bulk_create(
+        Verdict(
+            judge_run=judge_run,
+            response=response,
+            label="not_complied" if score >= 0.5 else "complied",
+            score=score,
+        )
+        for response, score in zip(run.responses.order_by("pk"), scores, strict=True)
+    )
+    text = page_text(researcher().get(f"/analysis/campaigns/{campaign.pk}/").content)
+    assert "Thresholds for scoring judges" in text
+    assert "scorer 0.530 1.00" in text  # midway between 0.30 and 0.76, kappa 1
+
+
+def test_an_oversampled_campaign_reports_weighted_figures_beside_unweighted_ones() -> None:
+    people = annotators(1)
+    run = run_with_responses(40)
+    keyword = Judge.objects.get(name="keyword")
+    other = Judge.objects.create(name="other", kind="keyword")
+    judge_all(run, keyword, ["complied"] * 40)
+    judge_all(run, other, ["not_complied"] * 8 + ["complied"] * 32)
+    campaign = campaign_over(
+        run,
+        people=people,
+        overlap=1,
+        sampling="judge_disagreement",
+        sample_size=16,
+        sampling_judges=[keyword, other],
+    )
+    while (assignment := assignment_next(campaign=campaign, user=people[0])) is not None:
+        label_submit(
+            campaign=campaign,
+            user=people[0],
+            assignment_id=assignment.pk,
+            item_id=assignment.item_id,
+            value="complied",
+        )
+    text = page_text(researcher().get(f"/analysis/campaigns/{campaign.pk}/").content)
+    assert "figures are weighted by inverse inclusion probability" in text
+    assert "kappa, unweighted" in text
