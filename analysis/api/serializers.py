@@ -1,0 +1,347 @@
+"""What the API shows of each model, and what its two write endpoints accept.
+
+People appear by username: the API is for researchers and admins, who see the same names on
+the campaign pages. (File exports, which leave the system, use pseudonyms instead.)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.auth.models import User
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from annotate.models import Campaign, GoldLabel, Label, Sampling
+from annotate.schemes import BUILT_IN_SCHEMES, COCONOT, CUSTOM, SchemeError, scheme_for
+from benchmarks.models import Benchmark, Prompt
+from config.roles import ANNOTATOR
+from inference.models import GenerationRun, ModelSpec, Response
+from judging.models import Judge, JudgePrompt, Verdict
+
+# --- Reads ----------------------------------------------------------------------------------
+
+
+class BenchmarkSerializer(serializers.ModelSerializer[Benchmark]):
+    prompt_count = serializers.IntegerField(read_only=True)
+    expected_behaviour = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Benchmark
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "kind",
+            "expected_behaviour",
+            "source",
+            "description",
+            "prompt_count",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class PromptSerializer(serializers.ModelSerializer[Prompt]):
+    benchmark: serializers.SlugRelatedField[Benchmark] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+
+    class Meta:
+        model = Prompt
+        fields = ["id", "benchmark", "external_id", "category", "subcategory", "text", "metadata"]
+
+
+class RunSerializer(serializers.ModelSerializer[GenerationRun]):
+    benchmark: serializers.SlugRelatedField[Benchmark] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    done = serializers.IntegerField(read_only=True, help_text="Responses stored so far.")
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Username."
+    )
+
+    class Meta:
+        model = GenerationRun
+        fields = [
+            "id",
+            "benchmark",
+            "model_spec",
+            "model_name",
+            "model_snapshot",
+            "categories",
+            "limit",
+            "total",
+            "done",
+            "imported",
+            "judges_after",
+            "status",
+            "error",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class ResponseSerializer(serializers.ModelSerializer[Response]):
+    external_id = serializers.CharField(source="prompt.external_id", read_only=True)
+    category = serializers.CharField(source="prompt.category", read_only=True)
+    subcategory = serializers.CharField(source="prompt.subcategory", read_only=True)
+
+    class Meta:
+        model = Response
+        fields = [
+            "id",
+            "run",
+            "prompt",
+            "external_id",
+            "category",
+            "subcategory",
+            "text",
+            "finish_reason",
+            "prompt_tokens",
+            "completion_tokens",
+            "latency_ms",
+            "error",
+            "created_at",
+        ]
+
+
+class JudgeSerializer(serializers.ModelSerializer[Judge]):
+    model_spec: serializers.SlugRelatedField[ModelSpec] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True, allow_null=True, help_text="Model spec name."
+    )
+
+    class Meta:
+        model = Judge
+        fields = ["id", "name", "kind", "model_spec", "settings", "description", "created_at"]
+
+
+class VerdictSerializer(serializers.ModelSerializer[Verdict]):
+    judge = serializers.CharField(source="judge_run.judge.name", read_only=True)
+    run = serializers.IntegerField(source="judge_run.run_id", read_only=True)
+    category = serializers.CharField(source="response.prompt.category", read_only=True)
+    subcategory = serializers.CharField(source="response.prompt.subcategory", read_only=True)
+    judge_prompt: serializers.SlugRelatedField[JudgePrompt] = serializers.SlugRelatedField(
+        slug_field="sha256",
+        read_only=True,
+        allow_null=True,
+        help_text="SHA-256 of the full prompt the judge read.",
+    )
+
+    class Meta:
+        model = Verdict
+        fields = [
+            "id",
+            "judge",
+            "judge_run",
+            "run",
+            "response",
+            "category",
+            "subcategory",
+            "label",
+            "score",
+            "rationale",
+            "raw_output",
+            "judge_prompt",
+            "rubric",
+            "latency_ms",
+            "created_at",
+        ]
+
+
+class CampaignSerializer(serializers.ModelSerializer[Campaign]):
+    sampling_judges: serializers.SlugRelatedField[Judge] = serializers.SlugRelatedField(
+        slug_field="name", many=True, read_only=True
+    )
+    annotators: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", many=True, read_only=True, help_text="Usernames."
+    )
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Username."
+    )
+    item_count = serializers.IntegerField(read_only=True)
+    annotator_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "description",
+            "runs",
+            "categories",
+            "subcategories",
+            "sampling",
+            "sample_size",
+            "sampling_judges",
+            "seed",
+            "overlap",
+            "label_scheme",
+            "guidelines",
+            "show_model_name",
+            "annotators",
+            "reservation_minutes",
+            "is_demo",
+            "item_count",
+            "annotator_count",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class LabelSerializer(serializers.ModelSerializer[Label]):
+    campaign = serializers.IntegerField(source="assignment.item.campaign_id", read_only=True)
+    item = serializers.IntegerField(source="assignment.item_id", read_only=True)
+    response = serializers.IntegerField(source="assignment.item.response_id", read_only=True)
+    annotator = serializers.CharField(
+        source="assignment.annotator.username", read_only=True, help_text="Username."
+    )
+
+    class Meta:
+        model = Label
+        fields = [
+            "id",
+            "campaign",
+            "item",
+            "response",
+            "annotator",
+            "value",
+            "note",
+            "time_spent_ms",
+            "is_demo",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class GoldLabelSerializer(serializers.ModelSerializer[GoldLabel]):
+    campaign = serializers.IntegerField(source="item.campaign_id", read_only=True)
+    response = serializers.IntegerField(source="item.response_id", read_only=True)
+    decided_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Username."
+    )
+
+    class Meta:
+        model = GoldLabel
+        fields = [
+            "id",
+            "campaign",
+            "item",
+            "response",
+            "value",
+            "source",
+            "reason",
+            "decided_by",
+            "created_at",
+            "updated_at",
+        ]
+
+
+# --- Writes ---------------------------------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class ModelSpecField(serializers.Field):
+    """A model spec by name, or by id when no spec has that name."""
+
+    default_error_messages = {"unknown": "No model spec is named or numbered {value!r}."}
+
+    def to_internal_value(self, data: Any) -> ModelSpec:
+        value = str(data).strip()
+        spec = ModelSpec.objects.filter(name=value).first()
+        if spec is None and value.isdigit():
+            spec = ModelSpec.objects.filter(pk=int(value)).first()
+        if spec is None:
+            self.fail("unknown", value=value)
+        return spec
+
+    def to_representation(self, value: ModelSpec) -> str:
+        return value.name
+
+
+class RunCreateSerializer(serializers.Serializer[Any]):
+    benchmark = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Benchmark.objects.all(), help_text="Benchmark slug."
+    )
+    model_spec = ModelSpecField(help_text="Model spec name (or id).")
+    categories = serializers.ListField(
+        child=serializers.CharField(), required=False, default=list, help_text="Empty for all."
+    )
+    limit = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, help_text="First N prompts."
+    )
+    judges_after = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Judge.objects.all(),
+        many=True,
+        required=False,
+        help_text="Names of judges to run once all responses are in.",
+    )
+
+
+SCHEME_CHOICES = [*BUILT_IN_SCHEMES, CUSTOM]
+
+
+class CampaignCreateSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, default="", allow_blank=True)
+    runs = serializers.PrimaryKeyRelatedField(
+        queryset=GenerationRun.objects.all(), many=True, help_text="Ids of generation runs."
+    )
+    categories = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    subcategories = serializers.ListField(
+        child=serializers.CharField(), required=False, default=list
+    )
+    sampling = serializers.ChoiceField(choices=Sampling.choices, default=Sampling.ALL)
+    sample_size = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1
+    )
+    sampling_judges = serializers.SlugRelatedField(
+        slug_field="name", queryset=Judge.objects.all(), many=True, required=False
+    )
+    seed = serializers.IntegerField(default=0, min_value=0)
+    overlap = serializers.IntegerField(default=3, min_value=1, max_value=50)
+    scheme = serializers.ChoiceField(
+        choices=SCHEME_CHOICES,
+        required=False,
+        help_text=f"Built-in label scheme, or {CUSTOM!r} with custom_scheme; default {COCONOT!r}.",
+    )
+    custom_scheme = serializers.JSONField(
+        required=False,
+        help_text='{"name": "...", "choices": [{"value": "yes", "label": "Yes", "key": "1"}]}',
+    )
+    guidelines = serializers.CharField(required=False, default="", allow_blank=True)
+    show_model_name = serializers.BooleanField(default=False)
+    annotators = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=User.objects.filter(groups__name=ANNOTATOR, is_active=True),
+        many=True,
+        required=False,
+        help_text="Usernames of annotators.",
+    )
+    reservation_minutes = serializers.IntegerField(default=30, min_value=1, max_value=24 * 60)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Swap ``scheme`` and ``custom_scheme`` for the frozen ``label_scheme``, as the
+        campaign form does."""
+        custom = attrs.pop("custom_scheme", None)
+        scheme = attrs.pop("scheme", CUSTOM if custom is not None else COCONOT)
+        if custom is not None and scheme != CUSTOM:
+            raise serializers.ValidationError(
+                {"custom_scheme": f"A custom scheme needs scheme {CUSTOM!r}, not {scheme!r}."}
+            )
+        if scheme == CUSTOM and custom is None:
+            raise serializers.ValidationError(
+                {"custom_scheme": f"Scheme {CUSTOM!r} needs a custom_scheme."}
+            )
+        text = custom if isinstance(custom, str) else json.dumps(custom)
+        try:
+            attrs["label_scheme"] = scheme_for(name=scheme, custom_json=text)
+        except SchemeError as error:
+            raise serializers.ValidationError({"custom_scheme": str(error)}) from None
+        return attrs

@@ -1,0 +1,141 @@
+"""Who gets what from the API: tokens and data for researchers and admins, nothing for
+annotators, a 401 for anyone without credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from annotate.models import GoldLabel, Label
+from judging.models import Verdict
+from tests.api.conftest import World
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anonymous", "annotator", "researcher", "admin")
+READ = (401, 403, 200, 200)
+# An empty POST: refused before it is read, or read and found wanting.
+WRITE = (401, 403, 400, 400)
+
+# (method, url): status per role, in ROLES order.
+ENDPOINTS: dict[tuple[str, str], tuple[int, ...]] = {
+    ("GET", "/api/"): READ,
+    ("GET", "/api/benchmarks/"): READ,
+    ("GET", "/api/benchmarks/{benchmark}/"): READ,
+    ("GET", "/api/prompts/"): READ,
+    ("GET", "/api/prompts/{prompt}/"): READ,
+    ("GET", "/api/runs/"): READ,
+    ("GET", "/api/runs/{run}/"): READ,
+    ("POST", "/api/runs/"): WRITE,
+    ("GET", "/api/responses/"): READ,
+    ("GET", "/api/responses/{response}/"): READ,
+    ("GET", "/api/judges/"): READ,
+    ("GET", "/api/judges/{judge}/"): READ,
+    ("GET", "/api/verdicts/"): READ,
+    ("GET", "/api/verdicts/{verdict}/"): READ,
+    ("GET", "/api/campaigns/"): READ,
+    ("GET", "/api/campaigns/{campaign}/"): READ,
+    ("POST", "/api/campaigns/"): WRITE,
+    ("GET", "/api/labels/"): READ,
+    ("GET", "/api/labels/{label}/"): READ,
+    ("GET", "/api/gold-labels/"): READ,
+    ("GET", "/api/gold-labels/{gold}/"): READ,
+    ("GET", "/api/schema/?format=json"): READ,
+    # A path under /api/ that no endpoint has: a JSON 404, once the caller may know that.
+    ("GET", "/api/no-such-endpoint/"): (401, 403, 404, 404),
+    ("GET", "/api/benchmarks/not.a.slug/"): (401, 403, 404, 404),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=" ".join)
+def test_each_endpoint_answers_each_role_as_the_table_says(
+    endpoint: tuple[str, str], role: str, world: World, client_for: Callable[[str], APIClient]
+) -> None:
+    method, url = endpoint
+    url = url.format(
+        benchmark=world.benchmark.slug,
+        prompt=world.run.responses.first().prompt_id,  # type: ignore[union-attr]
+        run=world.run.pk,
+        response=world.run.responses.first().pk,  # type: ignore[union-attr]
+        judge=world.judge_run.judge_id,
+        verdict=Verdict.objects.first().pk,  # type: ignore[union-attr]
+        campaign=world.campaign.pk,
+        label=Label.objects.first().pk,  # type: ignore[union-attr]
+        gold=GoldLabel.objects.first().pk,  # type: ignore[union-attr]
+    )
+    client = client_for(role)
+    response = client.get(url) if method == "GET" else client.post(url, {}, format="json")
+    assert response.status_code == ENDPOINTS[endpoint][ROLES.index(role)]
+    if role == "annotator":
+        assert response.json() == {"detail": "The API is for researchers and admins."}
+
+
+def test_an_annotator_logged_in_in_the_browser_gets_nothing_from_the_api(world: World) -> None:
+    client = Client()
+    client.force_login(world.people[0])
+    assert client.get("/api/labels/").status_code == 403
+    assert client.get(f"/api/campaigns/{world.campaign.pk}/").status_code == 403
+
+
+def test_a_researcher_logged_in_in_the_browser_reads_the_api_too(world: World) -> None:
+    client = Client()
+    client.force_login(world.researcher)
+    assert client.get("/api/benchmarks/", HTTP_ACCEPT="application/json").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["researcher", "admin"])
+def test_researchers_and_admins_get_a_token_that_opens_the_api(role: str) -> None:
+    user = UserFactory.create(role=role)
+    response = APIClient().post(
+        "/api/token/", {"username": user.username, "password": PASSWORD}, format="json"
+    )
+    assert response.status_code == 200
+    key = response.json()["token"]
+    assert Token.objects.get(user=user).key == key
+    again = APIClient().post("/api/token/", {"username": user.username, "password": PASSWORD})
+    assert again.json()["token"] == key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/benchmarks/").status_code == 200
+
+
+def test_an_annotator_with_the_right_password_gets_no_token() -> None:
+    annotator = UserFactory.create(role="annotator")
+    response = APIClient().post(
+        "/api/token/", {"username": annotator.username, "password": PASSWORD}, format="json"
+    )
+    assert response.status_code == 403
+    assert response.json() == {"detail": "API tokens are for researchers and admins."}
+    assert not Token.objects.filter(user=annotator).exists()
+
+
+def test_a_wrong_password_gets_no_token() -> None:
+    researcher = UserFactory.create(role="researcher")
+    response = APIClient().post(
+        "/api/token/", {"username": researcher.username, "password": "not it"}, format="json"
+    )
+    assert response.status_code == 400
+    assert not Token.objects.exists()
+
+
+def test_a_deactivated_researchers_token_stops_working(world: World) -> None:
+    token = Token.objects.create(user=world.researcher)
+    world.researcher.is_active = False
+    world.researcher.save()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get("/api/benchmarks/").status_code == 401
+
+
+def test_a_made_up_token_is_refused(world: World) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567")
+    response = client.get("/api/benchmarks/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
