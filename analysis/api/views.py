@@ -8,6 +8,7 @@ from typing import Any, ClassVar, cast
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -19,6 +20,7 @@ from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,6 +32,7 @@ from rest_framework.viewsets import ReadOnlyModelViewSet
 from analysis.api import selectors
 from analysis.api.pagination import IdCursorPagination, SmallListPagination
 from analysis.api.params import Filter, read_filters
+from analysis.api.report_json import agreement_report_json, run_report_json
 from analysis.api.serializers import (
     BenchmarkSerializer,
     CampaignCreateSerializer,
@@ -43,6 +46,8 @@ from analysis.api.serializers import (
     RunSerializer,
     VerdictSerializer,
 )
+from analysis.reports import agreement_report, run_report
+from analysis.selectors import campaign_data
 from annotate.models import GoldSource
 from annotate.services import CampaignError, campaign_create
 from config.roles import user_is_researcher
@@ -123,6 +128,13 @@ class RunViewSet(ApiViewSet):
     def select(self, **filters: Any) -> QuerySet[Any]:
         return selectors.api_runs()
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def report(self, request: Request, pk: str) -> Response:
+        """Compliance rate per category and subcategory for each judge of this run."""
+        run = self.get_object()
+        return Response(run_report_json(run_report(runs=[run])))
+
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         return RunCreateSerializer if self.action == "create" else RunSerializer
 
@@ -199,6 +211,15 @@ class CampaignViewSet(ApiViewSet):
 
     def select(self, **filters: Any) -> QuerySet[Any]:
         return selectors.api_campaigns()
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def report(self, request: Request, pk: str) -> Response:
+        """Judges against the gold labels, annotators against each other, corrected rates."""
+        campaign = self.get_object()
+        run_labels = {run.pk: f"#{run.pk} {run.model_name}" for run in campaign.runs.all()}
+        report = agreement_report(data=campaign_data(campaign=campaign), run_labels=run_labels)
+        return Response(agreement_report_json(report))
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         return CampaignCreateSerializer if self.action == "create" else CampaignSerializer

@@ -1,0 +1,63 @@
+"""Reports as JSON: the same dataclasses the pages show, turned into plain values."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+from django.db.models import Model
+
+from analysis.reports import AgreementReportPage, RunReport
+
+
+def plain(value: Any) -> Any:
+    """Dataclasses become objects, NumPy arrays lists, model rows their id, and a NaN null
+    (JSON has no NaN)."""
+    if isinstance(value, Model):
+        return value.pk
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist())
+    if isinstance(value, dict):
+        return {_key(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, np.generic):
+        return plain(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _key(key: Any) -> str:
+    return " / ".join(str(part) for part in key) if isinstance(key, tuple) else str(key)
+
+
+def run_report_json(report: RunReport) -> dict[str, Any]:
+    return {
+        "runs": [run.pk for run in report.runs],
+        "contrast": report.contrast,
+        "columns": [{"run": c.run.pk, "judge": c.judge} for c in report.columns],
+        "overall": plain(report.overall),
+        "categories": plain(report.categories),
+    }
+
+
+def agreement_report_json(report: AgreementReportPage) -> dict[str, Any]:
+    return {
+        "campaign": report.data.campaign.pk,
+        "items": len(report.data.item_ids),
+        "gold_items": report.gold_items,
+        "weighted": report.weighted,
+        "comparable_with_judges": report.data.comparable_with_judges,
+        "judges": plain(report.judges),
+        "annotators": plain(report.annotators),
+        "corrected": plain(report.corrected),
+        "comparisons": [
+            {"a": a, "b": b, "comparison": plain(result)} for a, b, result in report.comparisons
+        ],
+        "calibrations": [{"judge": name, **plain(c)} for name, c in report.calibrations],
+    }

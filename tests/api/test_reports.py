@@ -1,0 +1,67 @@
+"""Reports through the API: the same figures as the pages, as JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+from sklearn.metrics import cohen_kappa_score
+
+from annotate.services import assignment_next, label_submit
+from judging.models import Judge, JudgeRun, Verdict
+from tests.annotate.builders import annotators, campaign_over, run_with_responses
+
+pytestmark = pytest.mark.django_db
+
+
+def judge_all(run, labels: list[str]) -> None:
+    judge_run = JudgeRun.objects.create(
+        judge=Judge.objects.get(name="keyword"), run=run, status="done"
+    )
+    Verdict.objects.bulk_create(
+        Verdict(judge_run=judge_run, response=response, label=label)
+        for response, label in zip(run.responses.order_by("pk"), labels, strict=True)
+    )
+
+
+def test_a_runs_report_gives_its_compliance_rate_per_category(researcher_api: APIClient) -> None:
+    run = run_with_responses(20)
+    judge_all(run, ["complied"] * 5 + ["not_complied"] * 14 + ["unparseable"])
+    body = researcher_api.get(f"/api/runs/{run.pk}/report/").json()
+    assert body["columns"] == [{"run": run.pk, "judge": "keyword"}]
+    overall = body["overall"]["cells"][0]
+    assert overall["rate"]["value"] == pytest.approx(5 / 19)
+    assert (overall["judged"], overall["failed"]) == (19, 1)
+    assert [row["name"] for row in body["categories"]] == ["Incomplete requests"]
+
+
+def test_a_campaigns_report_gives_each_judges_kappa(researcher_api: APIClient) -> None:
+    (person,) = annotators(1)
+    run = run_with_responses(30)
+    judge = ["complied", "not_complied", "neither"] * 10
+    human = ["complied"] * 12 + ["not_complied"] * 12 + ["neither"] * 6
+    judge_all(run, judge)
+    campaign = campaign_over(run, people=[person], overlap=1)
+    by_response = dict(
+        zip(run.responses.order_by("pk").values_list("pk", flat=True), human, strict=True)
+    )
+    while (assignment := assignment_next(campaign=campaign, user=person)) is not None:
+        label_submit(
+            campaign=campaign,
+            user=person,
+            assignment_id=assignment.pk,
+            item_id=assignment.item_id,
+            value=by_response[assignment.item.response_id],
+        )
+    body = researcher_api.get(f"/api/campaigns/{campaign.pk}/report/").json()
+    assert body["gold_items"] == 30
+    (keyword,) = body["judges"]
+    assert keyword["judge"] == "keyword"
+    assert keyword["overall"]["kappa"]["value"] == pytest.approx(cohen_kappa_score(human, judge))
+    assert keyword["overall"]["confusion"]["labels"][:3] == ["complied", "not_complied", "neither"]
+
+
+def test_annotators_get_no_reports(client_for: Callable[[str], APIClient]) -> None:
+    campaign = campaign_over(run_with_responses(1), people=annotators(1))
+    assert client_for("annotator").get(f"/api/campaigns/{campaign.pk}/report/").status_code == 403
