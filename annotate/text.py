@@ -7,7 +7,11 @@ import markdown
 import nh3
 from django.utils.safestring import SafeString, mark_safe
 
+# No images: an <img> in guidelines would make every annotator's browser fetch an outside URL.
+GUIDELINE_TAGS = nh3.ALLOWED_TAGS - {"img"}
+
 
 def markdown_safe(text: str) -> SafeString:
     html = markdown.markdown(text, extensions=["extra", "sane_lists"])
-    return mark_safe(nh3.clean(html, link_rel="noopener noreferrer nofollow"))
+    cleaned = nh3.clean(html, tags=GUIDELINE_TAGS, link_rel="noopener noreferrer nofollow")
+    return mark_safe(cleaned)

@@ -97,7 +97,10 @@ def check_demo(env: dict[str, str], answers: Callable[[], int] | None = None) ->
         assert "pong" in ping.stdout, ping.stdout + ping.stderr
         if answers is not None:
             demo.wait_for(lambda: answers() > 0, timeout=300, what="SmolLM2 answers")
-            check_demo_campaign(base, annotator, demo)
+            campaign_id = check_demo_campaign(base, annotator, demo)
+            report = session.get(f"{base}analysis/campaigns/{campaign_id}/", timeout=60).text
+            assert "Judges against people" in report
+            assert "Krippendorff" in report
     except BaseException:
         demo.kill()
         raise
@@ -105,19 +108,21 @@ def check_demo(env: dict[str, str], answers: Callable[[], int] | None = None) ->
     assert not up(base)
 
 
-def check_demo_campaign(base: str, annotator: requests.Session, demo: Background) -> None:
-    """Once the first run is answered, the demo annotator has a campaign to label."""
+def check_demo_campaign(base: str, annotator: requests.Session, demo: Background) -> str:
+    """Once the first run is answered, the demo annotator has a campaign to label; returns its
+    id."""
 
     def listed() -> bool:
         return DEMO_CAMPAIGN in annotator.get(base + "annotate/", timeout=10).text
 
     demo.wait_for(listed, timeout=420, what="the demo campaign")
     listing = annotator.get(base + "annotate/", timeout=10).text
-    link = re.search(r'href="/(annotate/\d+/)"', listing)
+    link = re.search(r'href="/annotate/(\d+)/"', listing)
     assert link is not None, listing
-    page = annotator.get(base + link.group(1), timeout=10).text
+    page = annotator.get(f"{base}annotate/{link.group(1)}/", timeout=10).text
     assert 'data-assignment="' in page
     assert "<kbd>1</kbd> Did not comply" in page
+    return link.group(1)
 
 
 def up(base: str) -> bool:

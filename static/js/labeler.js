@@ -13,6 +13,10 @@
   const csrf = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
   let shownAt = performance.now();
   let inFlight = Promise.resolve();
+  // The undo on its way, if any. Keys pressed meanwhile wait for it, so that they act on the
+  // item it brings back: a quick "u" then "2" changes the last label (instead of labelling the
+  // item still on screen), and a quick second "u" goes one label further back.
+  let undoing = null;
 
   const itemIn = (slot) => slot.querySelector("article.item");
   const isLabelable = (item) => item && item.dataset.assignment;
@@ -116,13 +120,35 @@
     submit(root.dataset.skipUrl, {});
   }
 
-  async function undo() {
+  function afterUndo(action) {
+    if (undoing) undoing.then(action);
+    else action();
+  }
+
+  function undo() {
+    const step = (undoing || Promise.resolve()).then(undoNow).catch((error) => {
+      say("Could not go back.");
+      console.error(error);
+    });
+    undoing = step;
+    step.then(() => {
+      if (undoing === step) undoing = null;
+    });
+  }
+
+  async function undoNow() {
     await inFlight; // the label being sent must be stored before we ask for it back
     const shown = itemIn(current);
     const editing = shown && shown.dataset.label;
     let url = root.dataset.undoUrl;
     if (editing) url += "?before=" + encodeURIComponent(shown.dataset.assignment);
-    const response = await fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" });
+    let response;
+    try {
+      response = await fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" });
+    } catch (error) {
+      say("Network error: could not go back. Press u again.");
+      return;
+    }
     if (response.status === 204) {
       say("Nothing to undo.");
       return;
@@ -153,7 +179,18 @@
     help.hidden = !help.hidden;
   }
 
-  const actions = { skip: skip, undo: undo, note: toggleNote, help: toggleHelp };
+  function labelByKey(key) {
+    const item = itemIn(current);
+    const choice = item && item.querySelector('button.choice[data-key="' + CSS.escape(key) + '"]');
+    if (choice) label(choice.dataset.value);
+  }
+
+  const actions = {
+    skip: () => afterUndo(skip),
+    undo: undo,
+    note: () => afterUndo(toggleNote),
+    help: toggleHelp,
+  };
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
@@ -165,21 +202,24 @@
       }
       return;
     }
-    const item = itemIn(current);
-    const choice = item && item.querySelector('button.choice[data-key="' + CSS.escape(event.key) + '"]');
-    if (choice) {
+    // A key held down repeats: one press is one label (or one undo), never a run of them.
+    if (event.repeat) return;
+    const key = event.key;
+    if (/^[1-9]$/.test(key)) {
+      // Label keys are 1 to 9 (annotate/schemes.py); which choice it is, is read from the item
+      // on screen once any undo on its way has brought its item back.
       event.preventDefault();
-      label(choice.dataset.value);
-    } else if (event.key === "s") {
-      skip();
-    } else if (event.key === "u") {
+      afterUndo(() => labelByKey(key));
+    } else if (key === "s") {
+      afterUndo(skip);
+    } else if (key === "u") {
       undo();
-    } else if (event.key === "n") {
+    } else if (key === "n") {
       event.preventDefault(); // the "n" must not land in the note it opens
-      toggleNote();
-    } else if (event.key === "?") {
+      afterUndo(toggleNote);
+    } else if (key === "?") {
       toggleHelp();
-    } else if (event.key === "Escape") {
+    } else if (key === "Escape") {
       help.hidden = true;
     }
   });
@@ -187,7 +227,9 @@
   root.addEventListener("click", (event) => {
     const button = event.target.closest("button");
     if (!button || !root.contains(button)) return;
-    if (button.classList.contains("choice") && current.contains(button)) label(button.dataset.value);
-    else if (button.dataset.action && actions[button.dataset.action]) actions[button.dataset.action]();
+    if (button.classList.contains("choice") && current.contains(button)) {
+      const value = button.dataset.value;
+      afterUndo(() => label(value));
+    } else if (button.dataset.action && actions[button.dataset.action]) actions[button.dataset.action]();
   });
 })();

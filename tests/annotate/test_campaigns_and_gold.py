@@ -206,6 +206,7 @@ def test_guidelines_markdown_cannot_carry_scripts() -> None:
     assert "<script>alert(1)" not in page
     assert "javascript:alert" not in page
     assert "onerror" not in page
+    assert "<img" not in page
 
 
 def test_progress_counts_labels_per_annotator_and_overall() -> None:

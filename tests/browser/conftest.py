@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,8 @@ import pytest
 from tests.factories import PASSWORD
 
 if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
     from django.contrib.auth.models import User
     from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
     from pytest_django.live_server_helper import LiveServer
@@ -78,6 +81,7 @@ def page_for(browser: Browser, live_server: LiveServer) -> Iterator[Callable[...
     Any JavaScript error (uncaught exception or ``console.error``) lands in ``session.errors``;
     one still there at teardown fails the test, so a test that expects one must clear the list.
     """
+    serialize_requests_on_a_shared_connection(live_server)
     contexts: list[BrowserContext] = []
     sessions: list[BrowserSession] = []
 
@@ -106,6 +110,7 @@ def page_for(browser: Browser, live_server: LiveServer) -> Iterator[Callable[...
 
     for context in contexts:
         context.close()
+    wait_for_request_threads()
     leftover = [error for session in sessions for error in session.errors]
     if leftover:
         pytest.fail("JavaScript errors in the browser:\n" + "\n".join(leftover))
@@ -118,3 +123,50 @@ def watch_errors(session: BrowserSession) -> None:
 
     session.page.on("console", on_console)
     session.page.on("pageerror", lambda error: session.errors.append(f"uncaught: {error}"))
+
+
+def serialize_requests_on_a_shared_connection(live_server: LiveServer) -> None:
+    """On in-memory SQLite, handle the live server's requests one at a time.
+
+    The test database is then in-memory, and Django hands every request thread of the live
+    server the test's one connection: two requests at once (two browsers, or a page's label
+    and its next request) would interleave their transactions on it and fail with errors such
+    as "cannot release savepoint". A real SQLite file gives each thread its own connection and
+    queues writers (IMMEDIATE transactions), so requests one at a time is what it does anyway;
+    on PostgreSQL nothing is shared and requests run really at once.
+    """
+    thread = live_server.thread
+    if not thread.connections_override:
+        return
+    app = thread.httpd.get_app()
+    if app is None or getattr(app, "one_at_a_time", False):
+        return
+    lock = threading.Lock()
+
+    def one_at_a_time(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        with lock:
+            response = app(environ, start_response)
+            try:
+                return [b"".join(response)]
+            finally:
+                close = getattr(response, "close", None)
+                if close is not None:
+                    close()
+
+    one_at_a_time.one_at_a_time = True  # type: ignore[attr-defined]
+    thread.httpd.set_app(one_at_a_time)
+
+
+def wait_for_request_threads() -> None:
+    """Let the live server's request threads end once the browser has closed their connections.
+
+    A thread serving a kept-alive connection outlives the page by a few milliseconds and then
+    closes its database connection. Left running, it can do so while the next test empties the
+    tables or, after the last test, once the live server has stopped sharing the in-memory
+    SQLite connection with its threads ("DatabaseWrapper objects created in a thread can only be
+    used in that same thread", reported as an exception in a thread).
+    """
+    for thread in threading.enumerate():
+        # Python names a thread after its target: "Thread-7 (process_request_thread)".
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(timeout=TIMEOUT_MS / 1000)
