@@ -12,11 +12,17 @@ import pytest
 from django.test import Client
 from sklearn.metrics import cohen_kappa_score
 
-from annotate.services import assignment_next, gold_set, label_submit
+from annotate.services import gold_set
 from benchmarks.models import Prompt
 from inference.models import GenerationRun
 from judging.models import Judge, JudgeRun, Verdict
-from tests.annotate.builders import annotators, campaign_over, run_with_responses
+from tests.annotate.builders import (
+    annotators,
+    by_response,
+    campaign_over,
+    label_all,
+    run_with_responses,
+)
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,15 +79,7 @@ def labelled_campaign(gold: list[str], second_opinion: list[str]):
     campaign = campaign_over(run, people=people, overlap=2)
     response_ids = list(run.responses.order_by("pk").values_list("pk", flat=True))
     for person, values in zip(people, (gold, second_opinion), strict=True):
-        by_response = dict(zip(response_ids, values, strict=True))
-        while (assignment := assignment_next(campaign=campaign, user=person)) is not None:
-            label_submit(
-                campaign=campaign,
-                user=person,
-                assignment_id=assignment.pk,
-                item_id=assignment.item_id,
-                value=by_response[assignment.item.response_id],
-            )
+        label_all(campaign, person, by_response(run, values))
     boss = UserFactory.create(role="researcher")
     for item in campaign.items.filter(gold__isnull=True):
         index = response_ids.index(item.response_id)
@@ -182,14 +180,7 @@ def test_an_oversampled_campaign_reports_weighted_figures_beside_unweighted_ones
         sample_size=16,
         sampling_judges=[keyword, other],
     )
-    while (assignment := assignment_next(campaign=campaign, user=people[0])) is not None:
-        label_submit(
-            campaign=campaign,
-            user=people[0],
-            assignment_id=assignment.pk,
-            item_id=assignment.item_id,
-            value="complied",
-        )
+    label_all(campaign, people[0])
     text = page_text(researcher().get(f"/analysis/campaigns/{campaign.pk}/").content)
     assert "figures are weighted by inverse inclusion probability" in text
     assert "kappa, unweighted" in text

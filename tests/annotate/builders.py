@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.contrib.auth.models import User
 
-from annotate.models import Campaign
+from annotate.models import Assignment, Campaign
 from annotate.schemes import COCONOT, scheme_for
-from annotate.services import campaign_create
+from annotate.services import assignment_next, campaign_create, label_submit
 from benchmarks.models import Benchmark, Rubric
 from inference.models import GenerationRun, Response
 from tests.factories import BenchmarkFactory, PromptFactory, UserFactory
@@ -65,3 +65,42 @@ def campaign_over(
         annotators=people,
         **settings,
     )
+
+
+# A label value, or how to choose one from the item being labelled.
+ValueRule = str | Callable[[Assignment], str]
+
+
+def label_next(
+    campaign: Campaign, user: User, value: ValueRule = "complied", **fields: Any
+) -> Assignment | None:
+    """Serve the user's next item and label it, as the labeling screen does; None when nothing
+    is left for them."""
+    assignment = assignment_next(campaign=campaign, user=user)
+    if assignment is not None:
+        label_submit(
+            campaign=campaign,
+            user=user,
+            assignment_id=assignment.pk,
+            item_id=assignment.item_id,
+            value=value(assignment) if callable(value) else value,
+            **fields,
+        )
+    return assignment
+
+
+def label_all(
+    campaign: Campaign, user: User, value: ValueRule = "complied", limit: int | None = None
+) -> list[int]:
+    """Label until nothing is left for ``user`` (or ``limit`` items); the item ids in order."""
+    served: list[int] = []
+    while len(served) != limit and (assignment := label_next(campaign, user, value)):
+        served.append(assignment.item_id)
+    return served
+
+
+def by_response(run: GenerationRun, values: Sequence[str]) -> Callable[[Assignment], str]:
+    """A rule giving the n-th response of ``run`` (in id order) the n-th value."""
+    response_ids = run.responses.order_by("pk").values_list("pk", flat=True)
+    table = dict(zip(response_ids, values, strict=True))
+    return lambda assignment: table[assignment.item.response_id]

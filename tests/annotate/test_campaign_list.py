@@ -3,22 +3,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from annotate.services import assignment_next, label_submit
-from tests.annotate.builders import annotators, campaign_over, run_with_responses
+from annotate.services import assignment_next
+from tests.annotate.builders import annotators, campaign_over, label_next, run_with_responses
 
 pytestmark = pytest.mark.django_db
-
-
-def label_next(campaign, user) -> None:
-    assignment = assignment_next(campaign=campaign, user=user)
-    assert assignment is not None
-    label_submit(
-        campaign=campaign,
-        user=user,
-        assignment_id=assignment.pk,
-        item_id=assignment.item_id,
-        value="complied",
-    )
 
 
 def test_the_list_counts_what_is_left_for_this_annotator() -> None:

@@ -14,6 +14,7 @@ from annotate.services import (
     label_submit,
 )
 from judging.models import Judge, JudgeRun, Verdict
+from tests.annotate import builders
 from tests.annotate.builders import annotators, campaign_over, run_with_responses
 from tests.factories import UserFactory
 
@@ -21,17 +22,14 @@ pytestmark = pytest.mark.django_db
 
 
 def label_next(campaign, user, value: str) -> int:
-    assignment = assignment_next(campaign=campaign, user=user)
-    assert assignment is not None
-    label_submit(
-        campaign=campaign,
-        user=user,
-        assignment_id=assignment.pk,
-        item_id=assignment.item_id,
-        value=value,
+    assignment = builders.label_next(
+        campaign,
+        user,
+        value,
         note=f"{user.username} thinks {value}",
         time_spent_ms=2500,
     )
+    assert assignment is not None
     return assignment.item_id
 
 

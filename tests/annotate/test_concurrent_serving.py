@@ -10,8 +10,7 @@ import pytest
 from django.db import connection
 
 from annotate.models import Assignment, Item, Label
-from annotate.services import assignment_next, label_submit
-from tests.annotate.builders import annotators, campaign_over, run_with_responses
+from tests.annotate.builders import annotators, campaign_over, label_all, run_with_responses
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -19,14 +18,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def label_until_empty(campaign, user, start: threading.Barrier, errors: list) -> None:
     try:
         start.wait()
-        while (assignment := assignment_next(campaign=campaign, user=user)) is not None:
-            label_submit(
-                campaign=campaign,
-                user=user,
-                assignment_id=assignment.pk,
-                item_id=assignment.item_id,
-                value="complied",
-            )
+        label_all(campaign, user)
     except Exception as error:  # reported by the test, not lost in a thread
         errors.append(repr(error))
     finally:

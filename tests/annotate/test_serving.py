@@ -12,31 +12,15 @@ from django.utils import timezone
 
 from annotate.models import Assignment, AssignmentStatus, Item, Label
 from annotate.services import assignment_next, assignment_skip, label_submit
-from tests.annotate.builders import annotators, campaign_over, run_with_responses
+from tests.annotate.builders import annotators, campaign_over, label_all, run_with_responses
 
 pytestmark = pytest.mark.django_db
-
-
-def label_everything(campaign, user, value="complied", limit=None) -> list[int]:
-    """Labels items until none is left for ``user`` (or ``limit`` are labelled); returns the
-    item ids in serving order."""
-    seen: list[int] = []
-    while len(seen) != limit and (assignment := assignment_next(campaign=campaign, user=user)):
-        seen.append(assignment.item_id)
-        label_submit(
-            campaign=campaign,
-            user=user,
-            assignment_id=assignment.pk,
-            item_id=assignment.item_id,
-            value=value,
-        )
-    return seen
 
 
 def test_an_annotator_never_gets_an_item_twice() -> None:
     people = annotators(1)
     campaign = campaign_over(run_with_responses(12), people=people, overlap=3)
-    seen = label_everything(campaign, people[0])
+    seen = label_all(campaign, people[0])
     assert len(seen) == 12
     assert len(set(seen)) == 12
 
@@ -44,7 +28,7 @@ def test_an_annotator_never_gets_an_item_twice() -> None:
 def test_no_item_collects_more_than_overlap_labels() -> None:
     people = annotators(5)
     campaign = campaign_over(run_with_responses(6), people=people, overlap=2)
-    served = sum(len(label_everything(campaign, person)) for person in people)
+    served = sum(len(label_all(campaign, person)) for person in people)
     assert served == 12  # 6 items x 2, and then nothing is left for anyone
     per_item = [item.assignments.count() for item in campaign.items.all()]
     assert per_item == [2] * 6
@@ -55,7 +39,7 @@ def test_items_are_served_in_position_order() -> None:
     people = annotators(1)
     campaign = campaign_over(run_with_responses(5), people=people, overlap=1)
     expected = list(campaign.items.order_by("position").values_list("pk", flat=True))
-    assert label_everything(campaign, people[0]) == expected
+    assert label_all(campaign, people[0]) == expected
 
 
 def test_a_held_reservation_is_served_again_before_a_new_item() -> None:
@@ -131,7 +115,7 @@ def test_label_and_next_costs_the_same_queries_in_a_small_and_a_big_campaign() -
     small = campaign_over(run_with_responses(3), people=small_people, overlap=3)
     big = campaign_over(run_with_responses(400), people=big_people, overlap=3)
     for person in big_people:  # a long history in the big one first
-        label_everything(big, person, limit=300)
+        label_all(big, person, limit=300)
     small_cost = queries_for_label_and_next(small, small_people[0])
     big_cost = queries_for_label_and_next(big, big_people[0])
     assert small_cost == big_cost

@@ -13,11 +13,11 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotate.models import Campaign, GoldLabel
-from annotate.services import assignment_next, gold_set, label_submit
+from annotate.services import gold_set
 from benchmarks.models import Benchmark
 from inference.models import GenerationRun, ModelSpec, Response
 from judging.models import Judge, JudgeRun, Verdict
-from tests.annotate.builders import annotators, campaign_over
+from tests.annotate.builders import annotators, by_response, campaign_over, label_all
 from tests.factories import BenchmarkFactory, PromptFactory, UserFactory
 
 CATEGORIES = ("Incomplete requests", "Humanizing requests")
@@ -66,19 +66,11 @@ def build_world(size: int = 4, slug: str = "coconot") -> World:
     )
     people = annotators(2)
     campaign = campaign_over(run, people=people, overlap=2, name=f"Pilot {slug}")
+    # The first annotator says "complied" to all, the second disagrees on every other response.
     odd = {response.pk for response in responses[1::2]}
-    for index, person in enumerate(people):
-        while (assignment := assignment_next(campaign=campaign, user=person)) is not None:
-            value = (
-                "not_complied" if index == 1 and assignment.item.response_id in odd else "complied"
-            )
-            label_submit(
-                campaign=campaign,
-                user=person,
-                assignment_id=assignment.pk,
-                item_id=assignment.item_id,
-                value=value,
-            )
+    second_opinion = ["complied" if n % 2 == 0 else "not_complied" for n in range(size)]
+    label_all(campaign, people[0])
+    label_all(campaign, people[1], by_response(run, second_opinion))
     # A judge of the world's own, with a model, so that lists of judges grow with worlds.
     spec = ModelSpec.objects.create(name=f"judge-model-{slug}", backend="openai")
     Judge.objects.create(name=f"judge-{slug}", kind="label_scoring", model_spec=spec)

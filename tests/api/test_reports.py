@@ -8,9 +8,14 @@ import pytest
 from rest_framework.test import APIClient
 from sklearn.metrics import cohen_kappa_score
 
-from annotate.services import assignment_next, label_submit
 from judging.models import Judge, JudgeRun, Verdict
-from tests.annotate.builders import annotators, campaign_over, run_with_responses
+from tests.annotate.builders import (
+    annotators,
+    by_response,
+    campaign_over,
+    label_all,
+    run_with_responses,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -43,17 +48,7 @@ def test_a_campaigns_report_gives_each_judges_kappa(researcher_api: APIClient) -
     human = ["complied"] * 12 + ["not_complied"] * 12 + ["neither"] * 6
     judge_all(run, judge)
     campaign = campaign_over(run, people=[person], overlap=1)
-    by_response = dict(
-        zip(run.responses.order_by("pk").values_list("pk", flat=True), human, strict=True)
-    )
-    while (assignment := assignment_next(campaign=campaign, user=person)) is not None:
-        label_submit(
-            campaign=campaign,
-            user=person,
-            assignment_id=assignment.pk,
-            item_id=assignment.item_id,
-            value=by_response[assignment.item.response_id],
-        )
+    label_all(campaign, person, by_response(run, human))
     body = researcher_api.get(f"/api/campaigns/{campaign.pk}/report/").json()
     assert body["gold_items"] == 30
     (keyword,) = body["judges"]
