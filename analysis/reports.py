@@ -14,7 +14,7 @@ from itertools import combinations
 
 from django.utils.safestring import SafeString
 
-from analysis import charts, metrics
+from analysis import metrics
 from analysis.selectors import (
     CampaignData,
     JudgeColumn,
@@ -232,6 +232,8 @@ def _corrected_rates(data: CampaignData, run_labels: dict[int, str]) -> list[Cor
 
 
 def run_report_chart(report: RunReport) -> SafeString:
+    from analysis import charts  # matplotlib: loaded by the first chart, not by every process
+
     series = [
         (
             column.title,
@@ -248,6 +250,8 @@ def _rate_of(cell: metrics.RateReport | None) -> metrics.Estimate | None:
 
 def agreement_charts(report: AgreementReportPage) -> dict[str, SafeString]:
     """A confusion heat map per judge, by judge name."""
+    from analysis import charts
+
     return {
         judge.judge: charts.confusion_heatmap(
             judge.overall.confusion.labels, judge.overall.confusion.counts, judge.judge

@@ -21,4 +21,6 @@ urlpatterns = [
     path("campaigns/", include(campaign_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("analysis.api.urls")),
+    path("analysis/", include("analysis.urls")),
 ]

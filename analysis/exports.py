@@ -1,0 +1,370 @@
+"""A campaign's gold labels as files: one row per item with its prompt, response, gold label,
+every annotator's label (pseudonymous: A1, A2, …) and every judge's verdict.
+
+Rows are made a chunk of items at a time (keyset pagination in serving order, three queries a
+chunk), so an export of any size holds one chunk in memory. JSON Lines keeps CoCoNot's
+field names for the prompt (``id``, ``category``, ``subcategory``, ``prompt``, ``response``); CSV
+and Parquet flatten the labels and verdicts into one column per annotator (``label_A1``) and per
+judge (``judge_keyword``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from django.db.models import Q
+
+from analysis.selectors import latest_judge_runs
+from annotate.models import Assignment, AssignmentStatus, Campaign, Item
+from judging.models import Verdict
+
+FORMATS = ("jsonl", "csv", "parquet")
+CHUNK_SIZE = 2000
+# Rows per Parquet row group: larger groups read faster and compress better; 10,000 rows of
+# a few KB each stay well inside the memory the export may use.
+PARQUET_BATCH_ROWS = 10_000
+# Text handed to a stream at once (a download): one write per row would be slow.
+STREAM_PIECE_CHARS = 64 * 1024
+
+Row = dict[str, Any]
+# Where an item stands in serving order: (position, pk).
+Key = tuple[int, int]
+
+# Row fields in order; ``labels`` and ``judges`` become one column each in CSV and Parquet.
+PROMPT_FIELDS = ("id", "category", "subcategory", "prompt", "response", "model")
+GOLD_FIELDS = ("gold_label", "gold_source")
+ITEM_FIELDS = ("item_id", "inclusion_probability")
+
+
+class ExportError(ValueError):
+    """An export that cannot be made as asked; the message says why in one sentence."""
+
+
+def format_check(value: str) -> str:
+    if value not in FORMATS:
+        raise ExportError(f"Unknown format {value!r}; use jsonl, csv or parquet.")
+    return value
+
+
+@dataclass(frozen=True)
+class GoldExport:
+    """What an export of one campaign needs up front: who labelled (user id → pseudonym, in
+    order of user id, as in the reports) and which judge runs count (the newest of each judge
+    on each of the campaign's runs: judge run id → judge name)."""
+
+    campaign: Campaign
+    annotator_names: dict[int, str]
+    judge_run_names: dict[int, str]
+    gold_only: bool = False
+    chunk_size: int = CHUNK_SIZE
+
+    @property
+    def annotators(self) -> list[str]:
+        return list(self.annotator_names.values())
+
+    @property
+    def judges(self) -> list[str]:
+        return sorted(set(self.judge_run_names.values()))
+
+    def columns(self) -> list[str]:
+        """The flat columns of CSV and Parquet, in order."""
+        return flat_columns(self.annotators, self.judges)
+
+    def rows(self) -> Iterator[Row]:
+        after: Key | None = None
+        while True:
+            chunk = self._items(after)
+            if not chunk:
+                return
+            upto: Key = (chunk[-1][1], chunk[-1][0])
+            yield from self._chunk_rows(chunk, after, upto)
+            if len(chunk) < self.chunk_size:
+                return
+            after = upto
+
+    def _in_chunk(self, prefix: str, after: Key | None, upto: Key | None) -> Q:
+        """The campaign's items (those with gold only, if asked) whose (position, pk) key
+        lies in (after, upto], as a condition on the item behind ``prefix``. Written with
+        position bounds of their own so that the index on (campaign, position) bounds the
+        scan: a chunk's labels and verdicts are found by the same range, never by long lists
+        of ids."""
+        position, pk = f"{prefix}position", f"{prefix}pk"
+        condition = Q(**{f"{prefix}campaign": self.campaign})
+        if self.gold_only:
+            condition &= Q(**{f"{prefix}gold__isnull": False})
+        if after is not None:
+            condition &= Q(**{f"{position}__gte": after[0]}) & (
+                Q(**{f"{position}__gt": after[0]}) | Q(**{f"{pk}__gt": after[1]})
+            )
+        if upto is not None:
+            condition &= Q(**{f"{position}__lte": upto[0]}) & (
+                Q(**{f"{position}__lt": upto[0]}) | Q(**{f"{pk}__lte": upto[1]})
+            )
+        return condition
+
+    def _items(self, after: Key | None) -> list[tuple[Any, ...]]:
+        rows = (
+            Item.objects.filter(self._in_chunk("", after, None))
+            .order_by("position", "pk")
+            .values_list(
+                "pk",
+                "position",
+                "inclusion_probability",
+                "response_id",
+                "response__prompt__external_id",
+                "response__prompt__category",
+                "response__prompt__subcategory",
+                "response__prompt__text",
+                "response__text",
+                "response__run__model_name",
+                "gold__value",
+                "gold__source",
+            )
+        )
+        return list(rows[: self.chunk_size])
+
+    def _chunk_rows(
+        self, chunk: list[tuple[Any, ...]], after: Key | None, upto: Key
+    ) -> Iterator[Row]:
+        labels = self._labels(after, upto)
+        verdicts = self._verdicts(after, upto)
+        for (
+            item_id,
+            _position,
+            probability,
+            response_id,
+            external_id,
+            category,
+            subcategory,
+            prompt,
+            response,
+            model,
+            gold_value,
+            gold_source,
+        ) in chunk:
+            yield {
+                "id": external_id,
+                "category": category,
+                "subcategory": subcategory,
+                "prompt": prompt,
+                "response": response,
+                "model": model,
+                "gold_label": gold_value,
+                "gold_source": gold_source,
+                "labels": labels.get(item_id, {}),
+                "judges": verdicts.get(response_id, {}),
+                "item_id": item_id,
+                "inclusion_probability": probability,
+            }
+
+    def _labels(self, after: Key | None, upto: Key) -> dict[int, dict[str, str]]:
+        rows = (
+            Assignment.objects.filter(
+                self._in_chunk("item__", after, upto), status=AssignmentStatus.DONE
+            )
+            .order_by("annotator_id", "item_id")
+            .values_list("item_id", "annotator_id", "label__value")
+        )
+        labels: dict[int, dict[str, str]] = defaultdict(dict)
+        for item_id, annotator_id, value in rows:
+            if value is not None:  # done without a label cannot happen through the services
+                labels[item_id][self.annotator_names[annotator_id]] = value
+        return labels
+
+    def _verdicts(self, after: Key | None, upto: Key) -> dict[int, dict[str, str]]:
+        if not self.judge_run_names:
+            return {}
+        rows = (
+            Verdict.objects.filter(
+                self._in_chunk("response__items__", after, upto),
+                judge_run_id__in=list(self.judge_run_names),
+            )
+            .order_by()
+            .values_list("response_id", "judge_run_id", "label")
+        )
+        verdicts: dict[int, dict[str, str]] = defaultdict(dict)
+        for response_id, judge_run_id, label in rows:
+            verdicts[response_id][self.judge_run_names[judge_run_id]] = label
+        # Judges in name order, as in the columns of CSV and Parquet.
+        return {
+            response_id: dict(sorted(by_judge.items()))
+            for response_id, by_judge in verdicts.items()
+        }
+
+
+def gold_export(
+    *, campaign: Campaign, gold_only: bool = False, chunk_size: int = CHUNK_SIZE
+) -> GoldExport:
+    if chunk_size < 1:
+        raise ExportError(f"The chunk size must be at least 1, not {chunk_size}.")
+    annotator_ids = (
+        Assignment.objects.filter(item__campaign=campaign, status=AssignmentStatus.DONE)
+        .order_by("annotator_id")
+        .values_list("annotator_id", flat=True)
+        .distinct()
+    )
+    annotator_names = {
+        annotator_id: f"A{index}" for index, annotator_id in enumerate(annotator_ids, start=1)
+    }
+    judge_run_names = {
+        judge_run.pk: judge_run.judge.name
+        for run in campaign.runs.order_by("pk")
+        for judge_run in latest_judge_runs(run=run)
+    }
+    return GoldExport(
+        campaign=campaign,
+        annotator_names=annotator_names,
+        judge_run_names=judge_run_names,
+        gold_only=gold_only,
+        chunk_size=chunk_size,
+    )
+
+
+def gold_rows(
+    *, campaign: Campaign, chunk_size: int = CHUNK_SIZE, gold_only: bool = False
+) -> Iterator[Row]:
+    """Every item of the campaign (or only those with a gold label) in serving order."""
+    return gold_export(campaign=campaign, gold_only=gold_only, chunk_size=chunk_size).rows()
+
+
+def flat_columns(annotators: list[str], judges: list[str]) -> list[str]:
+    return [
+        *PROMPT_FIELDS,
+        *GOLD_FIELDS,
+        *(f"label_{name}" for name in annotators),
+        *(f"judge_{name}" for name in judges),
+        *ITEM_FIELDS,
+    ]
+
+
+def flat_row(row: Row, annotators: list[str], judges: list[str]) -> list[Any]:
+    """A row as the flat columns of ``GoldExport.columns()``."""
+    labels, verdicts = row["labels"], row["judges"]
+    return [
+        *(row[name] for name in PROMPT_FIELDS),
+        *(row[name] for name in GOLD_FIELDS),
+        *(labels.get(name) for name in annotators),
+        *(verdicts.get(name) for name in judges),
+        *(row[name] for name in ITEM_FIELDS),
+    ]
+
+
+# --- Text formats: pieces of text, for files and for downloads alike ----------------------------
+
+
+def jsonl_pieces(rows: Iterable[Row]) -> Iterator[str]:
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    return _pieces(dumps(row) + "\n" for row in rows)
+
+
+def csv_pieces(rows: Iterable[Row], annotators: list[str], judges: list[str]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(flat_columns(annotators, judges))
+    for row in rows:
+        writer.writerow(flat_row(row, annotators, judges))
+        if buffer.tell() >= STREAM_PIECE_CHARS:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
+def _pieces(lines: Iterable[str]) -> Iterator[str]:
+    piece: list[str] = []
+    size = 0
+    for line in lines:
+        piece.append(line)
+        size += len(line)
+        if size >= STREAM_PIECE_CHARS:
+            yield "".join(piece)
+            piece, size = [], 0
+    if piece:
+        yield "".join(piece)
+
+
+class _Counted:
+    """Counts the rows that pass through, so writers can say how many they wrote."""
+
+    def __init__(self, rows: Iterable[Row]) -> None:
+        self.rows = rows
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Row]:
+        for row in self.rows:
+            self.count += 1
+            yield row
+
+
+def write_jsonl(rows: Iterable[Row], out: IO[str]) -> int:
+    """Write one JSON object a line; returns how many rows were written."""
+    counted = _Counted(rows)
+    for piece in jsonl_pieces(counted):
+        out.write(piece)
+    return counted.count
+
+
+def write_csv(rows: Iterable[Row], out: IO[str], annotators: list[str], judges: list[str]) -> int:
+    """Write a header and one line per row (open ``out`` with ``newline=""``)."""
+    counted = _Counted(rows)
+    for piece in csv_pieces(counted, annotators, judges):
+        out.write(piece)
+    return counted.count
+
+
+# --- Parquet ------------------------------------------------------------------------------------
+
+
+def parquet_schema(annotators: list[str], judges: list[str]) -> Any:
+    import pyarrow as pa
+
+    types = {"item_id": pa.int64(), "inclusion_probability": pa.float64()}
+    return pa.schema(
+        pa.field(name, types.get(name, pa.string()), nullable=name not in types)
+        for name in flat_columns(annotators, judges)
+    )
+
+
+def write_parquet(
+    rows: Iterable[Row],
+    path: str | Path | IO[bytes],
+    annotators: list[str],
+    judges: list[str],
+    *,
+    batch_rows: int = PARQUET_BATCH_ROWS,
+) -> int:
+    """Write the flat columns of CSV, typed: text as nullable strings, ``item_id`` as int64,
+    ``inclusion_probability`` as float64; one row group per ``batch_rows`` rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = parquet_schema(annotators, judges)
+    names = schema.names
+    count = 0
+    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        columns: list[list[Any]] = [[] for _ in names]
+        for row in rows:
+            for column, value in zip(columns, flat_row(row, annotators, judges), strict=True):
+                column.append(value)
+            count += 1
+            if len(columns[0]) >= batch_rows:
+                writer.write_batch(_batch(pa, schema, columns))
+                columns = [[] for _ in names]
+        if columns[0]:
+            writer.write_batch(_batch(pa, schema, columns))
+    return count
+
+
+def _batch(pa: Any, schema: Any, columns: list[list[Any]]) -> Any:
+    arrays = [
+        pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
