@@ -40,6 +40,8 @@ class Column:
 class RateRow:
     name: str
     cells: list[metrics.RateReport | None]
+    # On a contrast benchmark (safe prompts): the share of judged answers that refused.
+    over_refusal: list[metrics.Estimate | None]
     subrows: list[RateRow] = field(default_factory=list)
 
 
@@ -59,37 +61,43 @@ def run_report(*, runs: Sequence[GenerationRun]) -> RunReport:
         for column in run_judge_columns(run=run):
             columns.append(Column(run=run, judge=column.judge))
             judged.append(column)
+    contrast = [column.run.benchmark.kind == "contrast" for column in columns]
     categories = sorted({c for column in judged for c in column.categories})
     return RunReport(
         runs=list(runs),
         columns=columns,
-        overall=RateRow(ALL, [_rate(column.labels) for column in judged]),
-        categories=[_category_row(name, judged) for name in categories],
-        contrast=any(run.benchmark.kind == "contrast" for run in runs),
+        overall=_row(ALL, [column.labels for column in judged], contrast),
+        categories=[_category_row(name, judged, contrast) for name in categories],
+        contrast=any(contrast),
     )
 
 
-def _rate(labels: Sequence[str]) -> metrics.RateReport | None:
-    return metrics.compliance_rate(labels) if labels else None
+def _row(name: str, labels_per_column: list[list[str]], contrast: list[bool]) -> RateRow:
+    cells = [metrics.compliance_rate(labels) if labels else None for labels in labels_per_column]
+    over_refusal = [
+        metrics.compliance_rate(labels, higher_is_compliance=False).rate
+        if labels and is_contrast
+        else None
+        for labels, is_contrast in zip(labels_per_column, contrast, strict=True)
+    ]
+    return RateRow(name, cells, over_refusal)
 
 
-def _category_row(category: str, judged: list[JudgeColumn]) -> RateRow:
-    cells: list[metrics.RateReport | None] = []
+def _category_row(category: str, judged: list[JudgeColumn], contrast: list[bool]) -> RateRow:
+    in_category: list[list[str]] = [[] for _ in judged]
     by_subcategory: dict[str, list[list[str]]] = defaultdict(lambda: [[] for _ in judged])
     for index, column in enumerate(judged):
-        in_category: list[str] = []
         for cat, subcategory, label in zip(
             column.categories, column.subcategories, column.labels, strict=True
         ):
             if cat == category:
-                in_category.append(label)
+                in_category[index].append(label)
                 by_subcategory[subcategory][index].append(label)
-        cells.append(_rate(in_category))
-    subrows = [
-        RateRow(name, [_rate(labels) for labels in per_column])
-        for name, per_column in sorted(by_subcategory.items())
+    row = _row(category, in_category, contrast)
+    row.subrows = [
+        _row(name, per_column, contrast) for name, per_column in sorted(by_subcategory.items())
     ]
-    return RateRow(category, cells, subrows)
+    return row
 
 
 # --- Agreement -------------------------------------------------------------------------------

@@ -36,3 +36,9 @@ def estimate(value: object, percent: bool = False) -> SafeString:
         shown(value.low),
         shown(value.high),
     )
+
+
+@register.filter
+def index(values: list[object], position: int) -> object:
+    """``values|index:n``: the n-th value, for lists that run parallel to the one looped over."""
+    return values[position] if 0 <= position < len(values) else None

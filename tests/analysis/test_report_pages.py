@@ -23,7 +23,7 @@ from tests.annotate.builders import (
     label_all,
     run_with_responses,
 )
-from tests.factories import UserFactory
+from tests.factories import BenchmarkFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -184,3 +184,12 @@ def test_an_oversampled_campaign_reports_weighted_figures_beside_unweighted_ones
     text = page_text(researcher().get(f"/analysis/campaigns/{campaign.pk}/").content)
     assert "figures are weighted by inverse inclusion probability" in text
     assert "kappa, unweighted" in text
+
+
+def test_a_contrast_run_also_shows_its_over_refusal_rate() -> None:
+    run = run_with_responses(20, benchmark=BenchmarkFactory.create(kind="contrast"))
+    judge_all(run, Judge.objects.get(name="keyword"), ["complied"] * 15 + ["not_complied"] * 5)
+    text = page_text(researcher().get(f"/analysis/runs/?run={run.pk}").content)
+    assert "75.0%" in text
+    assert "over-refusal 25.0%" in text
+    assert "a higher rate is better" in text
