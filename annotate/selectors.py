@@ -84,11 +84,19 @@ class AnnotatorProgress:
 
 
 @dataclass(frozen=True)
+class RubricText:
+    """The subcategory's guideline as the annotator reads it."""
+
+    acceptable: str
+    unacceptable: str
+
+
+@dataclass(frozen=True)
 class Screen:
     """What an annotator sees of one item, and nothing more (no verdicts, no other labels)."""
 
     assignment: Assignment
-    rubric: Rubric | None
+    rubric: RubricText | None
     label: Label | None
 
 
@@ -98,35 +106,83 @@ def campaign_for_annotator(*, pk: int, user: User) -> Campaign:
     return get_object_or_404(Campaign, pk=pk, annotators=user)
 
 
+class CountOf(Subquery):
+    """COUNT(*) of a queryset, sliced or not, as a scalar subquery: a LIMIT inside stops the
+    count early, which ``Count`` over a join cannot do."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS counted)"
+    output_field = IntegerField()
+
+
 def annotator_progress(*, campaign: Campaign, user: User) -> AnnotatorProgress:
-    mine = Assignment.objects.filter(annotator=user, item__campaign=campaign).aggregate(
-        done=Count("pk", filter=Q(status=AssignmentStatus.DONE)),
-        held=Count("pk", filter=Q(status=AssignmentStatus.RESERVED)),
-    )
+    """Done and remaining for the bar, in one statement (it runs after every label)."""
+    mine = Assignment.objects.filter(annotator=user, item__campaign=campaign).order_by()
     open_items = (
         Item.objects.filter(campaign=campaign, slots_left__gt=0)
         .exclude(served_to(user))
         .order_by()
         .values("pk")[:REMAINING_CAP]
     )
-    open_count = open_items.count()
+    counts = (
+        Campaign.objects.filter(pk=campaign.pk)
+        .annotate(
+            done=CountOf(mine.filter(status=AssignmentStatus.DONE).values("pk")),
+            held=CountOf(mine.filter(status=AssignmentStatus.RESERVED).values("pk")),
+            open=CountOf(open_items),
+        )
+        .values("done", "held", "open")
+        .get()
+    )
     return AnnotatorProgress(
-        done=mine["done"],
-        remaining=open_count + mine["held"],
-        remaining_capped=open_count >= REMAINING_CAP,
+        done=counts["done"],
+        remaining=counts["open"] + counts["held"],
+        remaining_capped=counts["open"] >= REMAINING_CAP,
     )
 
 
+# Only what the labeling screen shows: this runs on every key press, and the full rows (the
+# campaign, benchmark and run with their JSON settings) cost more to plan and carry than to read.
+SCREEN_FIELDS = (
+    "status",
+    "item",
+    "item__response",
+    "item__response__text",
+    "item__response__run",
+    "item__response__run__model_name",
+    "item__response__prompt",
+    "item__response__prompt__category",
+    "item__response__prompt__subcategory",
+    "item__response__prompt__text",
+    "label__value",
+    "label__note",
+)
+
+
 def screen_for(*, assignment_id: int) -> Screen:
-    assignment = Assignment.objects.select_related(
-        "item__campaign", "item__response__prompt__benchmark", "item__response__run", "label"
-    ).get(pk=assignment_id)
-    prompt = assignment.item.response.prompt
+    """One query: the item, its response and prompt, the annotator's label if any, and the
+    current rubric of the prompt's subcategory (as two correlated subqueries)."""
     rubric = Rubric.objects.filter(
-        benchmark_id=prompt.benchmark_id, subcategory=prompt.subcategory, is_current=True
-    ).first()
-    label = getattr(assignment, "label", None) if assignment.status == "done" else None
-    return Screen(assignment=assignment, rubric=rubric, label=label)
+        benchmark_id=OuterRef("item__response__prompt__benchmark_id"),
+        subcategory=OuterRef("item__response__prompt__subcategory"),
+        is_current=True,
+    ).order_by()
+    assignment = (
+        Assignment.objects.select_related("item__response__prompt", "item__response__run", "label")
+        .only(*SCREEN_FIELDS)
+        .annotate(
+            rubric_acceptable=Subquery(rubric.values("acceptable")[:1]),
+            rubric_unacceptable=Subquery(rubric.values("unacceptable")[:1]),
+        )
+        .get(pk=assignment_id)
+    )
+    has_rubric = assignment.rubric_acceptable is not None
+    return Screen(
+        assignment=assignment,
+        rubric=RubricText(assignment.rubric_acceptable, assignment.rubric_unacceptable)
+        if has_rubric
+        else None,
+        label=getattr(assignment, "label", None) if assignment.status == "done" else None,
+    )
 
 
 def last_labelled(

@@ -91,8 +91,10 @@ def user_ensure(*, username: str, password: str | None, role: str) -> Any:
     return user
 
 
-def roles_context(request: HttpRequest) -> dict[str, bool]:
+def roles_context(request: HttpRequest) -> dict[str, Callable[[], bool]]:
+    # Callables, which templates call only when they read them: the navigation asks, but an
+    # htmx fragment (the labeling screen's next item) does not and so costs no groups query.
     return {
-        "is_researcher": user_is_researcher(request.user),
-        "is_annotator": user_is_annotator(request.user),
+        "is_researcher": lambda: user_is_researcher(request.user),
+        "is_annotator": lambda: user_is_annotator(request.user),
     }

@@ -5,11 +5,19 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from annotate.models import Assignment, AssignmentStatus, Label, LabelRevision
 from judging.models import Judge, JudgeRun, Verdict
-from tests.annotate.builders import annotators, campaign_over, rubric_for, run_with_responses
+from tests.annotate.builders import (
+    annotators,
+    campaign_over,
+    label_all,
+    rubric_for,
+    run_with_responses,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +168,35 @@ def test_a_skipped_item_is_marked_and_the_next_one_comes_back() -> None:
     assert Assignment.objects.get(pk=current).status == AssignmentStatus.SKIPPED
     (upcoming,) = on_screen(answer.content.decode())
     assert upcoming not in (current, ahead)
+
+
+def label_post_statements(campaign, person) -> int:
+    """SQL statements of one label POST (session, user, label, next item, progress), with the
+    annotator's page open as the browser has it: one item on screen, one held ahead."""
+    client = logged_in(person)
+    current, ahead = on_screen(client.get(f"/annotate/{campaign.pk}/").content.decode())
+    form = {
+        "assignment": current,
+        "item": Assignment.objects.get(pk=current).item_id,
+        "value": "complied",
+        "on_screen": ahead,
+    }
+    with CaptureQueriesContext(connection) as queries:
+        answer = client.post(f"/annotate/{campaign.pk}/label/", form, HTTP_HX_REQUEST="true")
+    assert answer.status_code == 200 and len(on_screen(answer.content.decode())) == 1
+    return len([q for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]])
+
+
+def test_a_label_post_costs_a_fixed_number_of_queries_whatever_the_campaign_size() -> None:
+    small_people, big_people = annotators(1), annotators(3)
+    small = campaign_over(run_with_responses(4), people=small_people, overlap=3)
+    big = campaign_over(run_with_responses(300), people=big_people, overlap=3)
+    for person in big_people:  # a long history in the big campaign first
+        label_all(big, person, limit=200)
+    small_cost = label_post_statements(small, small_people[0])
+    big_cost = label_post_statements(big, big_people[0])
+    assert small_cost == big_cost
+    # Session, user, campaign; label: lock the assignment, insert label and revision, mark it
+    # done, read the item's labels for gold; next: held reservation?, expired sweep, lock an open
+    # item, take its slot, insert the assignment; the screen; the progress bar.
+    assert small_cost == 15
