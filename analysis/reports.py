@@ -128,6 +128,58 @@ class AgreementReportPage:
     corrected: list[CorrectedRate]
     comparisons: list[tuple[str, str, metrics.JudgeComparison]]
     calibrations: list[tuple[str, metrics.Calibration]] = field(default_factory=list)
+    misses: JudgeMisses | None = None
+
+
+# The agreement page lists this many items where a judge differs from the gold label at most;
+# the count beside says how many there are in all.
+MISSES_SHOWN = 100
+
+
+@dataclass(frozen=True)
+class JudgeMiss:
+    """A gold item on which at least one judge said something else."""
+
+    item_id: int
+    category: str
+    subcategory: str
+    gold: str
+    gold_source: str
+    # (judge's label or None where it gave no verdict, whether that differs from the gold label)
+    verdicts: list[tuple[str | None, bool]]
+
+
+@dataclass(frozen=True)
+class JudgeMisses:
+    judges: list[str]
+    rows: list[JudgeMiss]
+    total: int
+
+
+def judge_misses(
+    data: CampaignData, gold_rows: Sequence[int], limit: int = MISSES_SHOWN
+) -> JudgeMisses:
+    """Gold items where a judge's verdict (an unparseable one included) is not the gold label,
+    in serving order: where to read what the judges get wrong."""
+    judges = list(data.judges)
+
+    def verdicts(row: int) -> list[tuple[str | None, bool]]:
+        said = [data.judges[name][row] for name in judges]
+        return [(label, label is not None and label != data.gold[row]) for label in said]
+
+    missed = [row for row in gold_rows if any(differs for _, differs in verdicts(row))]
+    rows = [
+        JudgeMiss(
+            item_id=data.item_ids[row],
+            category=data.categories[row],
+            subcategory=data.subcategories[row],
+            gold=str(data.gold[row]),
+            gold_source=str(data.gold_sources[row]),
+            verdicts=verdicts(row),
+        )
+        for row in missed[:limit]
+    ]
+    return JudgeMisses(judges=judges, rows=rows, total=len(missed))
 
 
 def agreement_report(*, data: CampaignData, run_labels: dict[int, str]) -> AgreementReportPage:
@@ -153,6 +205,7 @@ def agreement_report(*, data: CampaignData, run_labels: dict[int, str]) -> Agree
         corrected=corrected,
         comparisons=comparisons,
         calibrations=_calibrations(data, gold_rows) if data.comparable_with_judges else [],
+        misses=judge_misses(data, gold_rows) if judges else None,
     )
 
 

@@ -15,7 +15,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotate.forms import CampaignForm, GoldForm
 from annotate.models import Campaign, Item
 from annotate.selectors import campaign_list, campaign_progress, review_rows
-from annotate.services import CampaignError, LabelError, campaign_create, gold_set
+from annotate.services import (
+    CAMPAIGN_SETTINGS,
+    CampaignError,
+    LabelError,
+    campaign_create,
+    gold_set,
+)
 from annotate.text import markdown_safe
 from config.roles import researcher_required
 
@@ -35,32 +41,13 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
         try:
             campaign = campaign_create(
                 created_by=cast(User, request.user),
-                **{key: data[key] for key in CAMPAIGN_FIELDS},
+                **{key: data[key] for key in CAMPAIGN_SETTINGS},
             )
             return redirect("campaigns:detail", pk=campaign.pk)
         except CampaignError as error:
             form.add_error(None, str(error))
     status = 400 if request.method == "POST" else 200
     return render(request, "annotate/campaign_new.html", {"form": form}, status=status)
-
-
-CAMPAIGN_FIELDS = (
-    "name",
-    "description",
-    "runs",
-    "categories",
-    "subcategories",
-    "sampling",
-    "sample_size",
-    "sampling_judges",
-    "seed",
-    "overlap",
-    "label_scheme",
-    "guidelines",
-    "show_model_name",
-    "annotators",
-    "reservation_minutes",
-)
 
 
 @researcher_required
@@ -81,12 +68,19 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def review(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     reveal = request.GET.get("verdicts") == "1"
-    rows = review_rows(campaign=campaign, reveal_verdicts=reveal)
+    item = request.GET.get("item", "")
+    one_item = int(item) if item.isdigit() else None
+    if one_item is not None:
+        get_object_or_404(Item, pk=one_item, campaign=campaign)  # another campaign's: not found
+    rows = review_rows(campaign=campaign, reveal_verdicts=reveal, item_id=one_item)
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    item_query = f"item={one_item}&" if one_item is not None else ""
     context = {
         "campaign": campaign,
         "page": page,
         "reveal": reveal,
+        "one_item": one_item,
+        "item_query": item_query,
         "page_query": "&verdicts=1" if reveal else "",
     }
     return render(request, "annotate/review.html", context)

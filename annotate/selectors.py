@@ -288,17 +288,19 @@ def campaign_list() -> QuerySet[Campaign]:
     ).order_by("-created_at")
 
 
-def review_rows(*, campaign: Campaign, reveal_verdicts: bool) -> QuerySet[Item]:
+def review_rows(
+    *, campaign: Campaign, reveal_verdicts: bool, item_id: int | None = None
+) -> QuerySet[Item]:
     """Items whose annotators disagree, most labels first, with labels (and on request the
-    judges' verdicts) prefetched."""
+    judges' verdicts) prefetched; with ``item_id``, that one item whether or not they disagree
+    (the agreement report links here for items where a judge differs from the gold label)."""
+    items = Item.objects.filter(campaign=campaign).annotate(
+        n_labels=Count("assignments__label"),
+        n_values=Count("assignments__label__value", distinct=True),
+    )
+    items = items.filter(pk=item_id) if item_id is not None else items.filter(n_values__gt=1)
     items = (
-        Item.objects.filter(campaign=campaign)
-        .annotate(
-            n_labels=Count("assignments__label"),
-            n_values=Count("assignments__label__value", distinct=True),
-        )
-        .filter(n_values__gt=1)
-        .select_related("response__prompt", "response__run", "gold", "gold__decided_by")
+        items.select_related("response__prompt", "response__run", "gold", "gold__decided_by")
         .prefetch_related(
             Prefetch(
                 "assignments",

@@ -40,6 +40,27 @@ from judging.models import Judge, Verdict
 SWEEP_BATCH = 200
 
 
+# What a researcher chooses for a new campaign, as the page's form and the API name it: the
+# keyword arguments of ``campaign_create`` besides who created it and whether it is demo data.
+CAMPAIGN_SETTINGS = (
+    "name",
+    "description",
+    "runs",
+    "categories",
+    "subcategories",
+    "sampling",
+    "sample_size",
+    "sampling_judges",
+    "seed",
+    "overlap",
+    "label_scheme",
+    "guidelines",
+    "show_model_name",
+    "annotators",
+    "reservation_minutes",
+)
+
+
 class CampaignError(ValueError):
     """A campaign that cannot be created as asked; the message names the setting."""
 

@@ -160,6 +160,20 @@ STORAGES = {
 
 # --- Celery ---------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def cache_settings(redis_url: str) -> dict[str, Any]:
+    """One cache that every web process shares (the API's throttle counts live there): Redis when
+    there is one, else files under the data folder (the embedded demo)."""
+    if redis_url:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    return {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache"),
+    }
+
+
+CACHES = {"default": {**cache_settings(REDIS_URL), "KEY_PREFIX": "demur"}}
 BROKER_DIR = DATA_DIR / "broker"
 
 
@@ -225,6 +239,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
+    # Only the token endpoint is throttled (ScopedRateThrottle), per client address.
+    "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("DEMUR_TOKEN_RATE", "10/minute")},
+    # Behind a reverse proxy set this to the number of proxies, so that throttling sees the
+    # client's address (X-Forwarded-For) and not the proxy's.
+    "NUM_PROXIES": int(os.environ["DEMUR_NUM_PROXIES"])
+    if "DEMUR_NUM_PROXIES" in os.environ
+    else None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Demur API",

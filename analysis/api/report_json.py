@@ -60,4 +60,6 @@ def agreement_report_json(report: AgreementReportPage) -> dict[str, Any]:
             {"a": a, "b": b, "comparison": plain(result)} for a, b, result in report.comparisons
         ],
         "calibrations": [{"judge": name, **plain(c)} for name, c in report.calibrations],
+        # Gold items where a judge differs (the first 100 and the total); null without judges.
+        "judge_misses": plain(report.misses),
     }

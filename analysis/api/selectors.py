@@ -18,6 +18,11 @@ from inference.selectors import run_list
 from judging.models import Judge, Verdict
 
 
+def given(queryset: QuerySet, **lookups: object) -> QuerySet:
+    """``queryset`` filtered by each lookup that was asked for; a None value means "any"."""
+    return queryset.filter(**{key: value for key, value in lookups.items() if value is not None})
+
+
 def api_benchmarks() -> QuerySet[Benchmark]:
     return benchmark_list()
 
@@ -25,14 +30,12 @@ def api_benchmarks() -> QuerySet[Benchmark]:
 def api_prompts(
     *, benchmark: str | None = None, category: str | None = None, subcategory: str | None = None
 ) -> QuerySet[Prompt]:
-    prompts = Prompt.objects.select_related("benchmark")
-    if benchmark is not None:
-        prompts = prompts.filter(benchmark__slug=benchmark)
-    if category is not None:
-        prompts = prompts.filter(category=category)
-    if subcategory is not None:
-        prompts = prompts.filter(subcategory=subcategory)
-    return prompts.order_by("id")
+    return given(
+        Prompt.objects.select_related("benchmark"),
+        benchmark__slug=benchmark,
+        category=category,
+        subcategory=subcategory,
+    ).order_by("id")
 
 
 def api_runs() -> QuerySet[GenerationRun]:
@@ -40,12 +43,9 @@ def api_runs() -> QuerySet[GenerationRun]:
 
 
 def api_responses(*, run: int | None = None, category: str | None = None) -> QuerySet[Response]:
-    responses = Response.objects.select_related("prompt")
-    if run is not None:
-        responses = responses.filter(run_id=run)
-    if category is not None:
-        responses = responses.filter(prompt__category=category)
-    return responses.order_by("id")
+    return given(
+        Response.objects.select_related("prompt"), run_id=run, prompt__category=category
+    ).order_by("id")
 
 
 def api_judges() -> QuerySet[Judge]:
@@ -60,20 +60,14 @@ def api_verdicts(
     label: str | None = None,
     category: str | None = None,
 ) -> QuerySet[Verdict]:
-    verdicts = Verdict.objects.select_related(
-        "judge_run__judge", "response__prompt", "judge_prompt"
-    )
-    if run is not None:
-        verdicts = verdicts.filter(judge_run__run_id=run)
-    if judge is not None:
-        verdicts = verdicts.filter(judge_run__judge__name=judge)
-    if judge_run is not None:
-        verdicts = verdicts.filter(judge_run_id=judge_run)
-    if label is not None:
-        verdicts = verdicts.filter(label=label)
-    if category is not None:
-        verdicts = verdicts.filter(response__prompt__category=category)
-    return verdicts.order_by("id")
+    return given(
+        Verdict.objects.select_related("judge_run__judge", "response__prompt", "judge_prompt"),
+        judge_run__run_id=run,
+        judge_run__judge__name=judge,
+        judge_run_id=judge_run,
+        label=label,
+        response__prompt__category=category,
+    ).order_by("id")
 
 
 def api_campaigns() -> QuerySet[Campaign]:
@@ -86,22 +80,19 @@ def api_campaigns() -> QuerySet[Campaign]:
 
 
 def api_labels(*, campaign: int | None = None, value: str | None = None) -> QuerySet[Label]:
-    labels = Label.objects.select_related("assignment__item", "assignment__annotator")
-    if campaign is not None:
-        labels = labels.filter(assignment__item__campaign_id=campaign)
-    if value is not None:
-        labels = labels.filter(value=value)
-    return labels.order_by("id")
+    return given(
+        Label.objects.select_related("assignment__item", "assignment__annotator"),
+        assignment__item__campaign_id=campaign,
+        value=value,
+    ).order_by("id")
 
 
 def api_gold_labels(
     *, campaign: int | None = None, value: str | None = None, source: str | None = None
 ) -> QuerySet[GoldLabel]:
-    gold = GoldLabel.objects.select_related("item", "decided_by")
-    if campaign is not None:
-        gold = gold.filter(item__campaign_id=campaign)
-    if value is not None:
-        gold = gold.filter(value=value)
-    if source is not None:
-        gold = gold.filter(source=source)
-    return gold.order_by("id")
+    return given(
+        GoldLabel.objects.select_related("item", "decided_by"),
+        item__campaign_id=campaign,
+        value=value,
+        source=source,
+    ).order_by("id")

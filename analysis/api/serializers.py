@@ -16,6 +16,7 @@ from rest_framework import serializers
 
 from annotate.models import Campaign, GoldLabel, Label, Sampling
 from annotate.schemes import BUILT_IN_SCHEMES, COCONOT, CUSTOM, SchemeError, scheme_for
+from annotate.services import CAMPAIGN_SETTINGS
 from benchmarks.models import Benchmark, Prompt
 from config.roles import ANNOTATOR
 from inference.models import GenerationRun, ModelSpec, Response
@@ -170,21 +171,7 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
         model = Campaign
         fields = [
             "id",
-            "name",
-            "description",
-            "runs",
-            "categories",
-            "subcategories",
-            "sampling",
-            "sample_size",
-            "sampling_judges",
-            "seed",
-            "overlap",
-            "label_scheme",
-            "guidelines",
-            "show_model_name",
-            "annotators",
-            "reservation_minutes",
+            *CAMPAIGN_SETTINGS,
             "is_demo",
             "item_count",
             "annotator_count",

@@ -17,15 +17,18 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.settings import api_settings
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework.viewsets import ReadOnlyModelViewSet
 
@@ -290,11 +293,19 @@ TOKEN_REFUSED = "API tokens are for researchers and admins."
 
 
 class TokenView(ObtainAuthToken):
-    """Username and password in, the user's API token out; annotators get no token."""
+    """POST: username and password in, the user's API token out; annotators get no token.
+    DELETE, sent with the token: revoke it (the next POST makes a new one)."""
 
-    # Credentials come in the body; a browser session must not turn this into a CSRF check.
-    authentication_classes = ()
+    # Credentials come in the body; a browser session must not turn this into a CSRF check. A
+    # token authenticates DELETE; a POST without one is anonymous.
+    authentication_classes = (TokenAuthentication,)
     permission_classes = ()
+    # Against password guessing: a few tries a minute from one address (DEFAULT_THROTTLE_RATES).
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "token"
+
+    def get_permissions(self) -> list[Any]:
+        return [IsAuthenticated()] if self.request.method == "DELETE" else []
 
     @extend_schema(
         request=AuthTokenSerializer,
@@ -302,6 +313,7 @@ class TokenView(ObtainAuthToken):
             200: inline_serializer("Token", {"token": serializers.CharField()}),
             400: OpenApiResponse(description="Wrong username or password."),
             403: OpenApiResponse(description=TOKEN_REFUSED),
+            429: OpenApiResponse(description="Too many tries; the answer says when to retry."),
         },
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -312,3 +324,14 @@ class TokenView(ObtainAuthToken):
             raise PermissionDenied(TOKEN_REFUSED)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
+
+    @extend_schema(
+        request=None,
+        responses={
+            204: OpenApiResponse(description="The token is revoked."),
+            401: OpenApiResponse(description="No valid token was sent."),
+        },
+    )
+    def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        Token.objects.filter(user=cast(User, request.user)).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -120,6 +120,37 @@ def test_two_judges_are_compared_on_the_same_gold_items() -> None:
     assert "keyword is better" in text
 
 
+def test_items_where_a_judge_differs_from_gold_are_listed_and_open_on_the_review_page() -> None:
+    gold = ["complied", "not_complied"] * 15  # both annotators agree: majority gold everywhere
+    campaign, run = labelled_campaign(gold, gold)
+    keyword = list(gold)
+    keyword[4] = "neither"  # the only item keyword gets wrong
+    judge_all(run, Judge.objects.get(name="keyword"), keyword)
+    judge_all(run, Judge.objects.create(name="coin", kind="keyword"), ["complied"] * 30)
+    client = researcher()
+    page = client.get(f"/analysis/campaigns/{campaign.pk}/").content.decode()
+    # coin misses the 15 "not_complied" items, keyword one "complied" item: 16 in all.
+    assert "16 of 30 gold items have a judge saying something else" in page_text(page.encode())
+    links = re.findall(
+        rf'href="(/campaigns/{campaign.pk}/review/\?item=(\d+)&amp;verdicts=1)"', page
+    )
+    assert len(links) == 16
+    missed_by_keyword = campaign.items.get(response=run.responses.order_by("pk")[4])
+    url = html.unescape({int(item): url for url, item in links}[missed_by_keyword.pk])
+    review = page_text(client.get(url).content)
+    assert f"Item {missed_by_keyword.pk}" in review
+    assert "keyword: neither" in review and "coin: complied" in review
+    assert "Gold: complied (All annotators agreed)" in review
+
+
+def test_the_review_page_does_not_open_another_campaigns_item() -> None:
+    mine = campaign_over(run_with_responses(2), people=annotators(1))
+    theirs = campaign_over(run_with_responses(2), people=annotators(1))
+    other_item = theirs.items.get(position=0)
+    answer = researcher().get(f"/campaigns/{mine.pk}/review/?item={other_item.pk}")
+    assert answer.status_code == 404
+
+
 def test_a_campaign_with_no_labels_yet_says_so_instead_of_printing_numbers() -> None:
     campaign = campaign_over(run_with_responses(5), people=annotators(1))
     text = page_text(researcher().get(f"/analysis/campaigns/{campaign.pk}/").content)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from annotate.models import Assignment, AssignmentStatus, Item, Label
@@ -92,34 +90,3 @@ def test_a_label_after_expiry_is_kept_when_a_slot_is_still_free() -> None:
     )
     assert Item.objects.get(pk=mine.item_id).slots_left == 0
     assert Assignment.objects.filter(annotator=me, status=AssignmentStatus.DONE).count() == 1
-
-
-def queries_for_label_and_next(campaign, user) -> int:
-    assignment = assignment_next(campaign=campaign, user=user)
-    assert assignment is not None
-    with CaptureQueriesContext(connection) as queries:
-        label_submit(
-            campaign=campaign,
-            user=user,
-            assignment_id=assignment.pk,
-            item_id=assignment.item_id,
-            value="complied",
-        )
-        assignment_next(campaign=campaign, user=user, exclude=[])
-    statements = [q["sql"] for q in queries.captured_queries]
-    return len([sql for sql in statements if "SAVEPOINT" not in sql])
-
-
-def test_label_and_next_costs_the_same_queries_in_a_small_and_a_big_campaign() -> None:
-    small_people, big_people = annotators(1), annotators(3)
-    small = campaign_over(run_with_responses(3), people=small_people, overlap=3)
-    big = campaign_over(run_with_responses(400), people=big_people, overlap=3)
-    for person in big_people:  # a long history in the big one first
-        label_all(big, person, limit=300)
-    small_cost = queries_for_label_and_next(small, small_people[0])
-    big_cost = queries_for_label_and_next(big, big_people[0])
-    assert small_cost == big_cost
-    # Label: lock the assignment, insert label and revision, mark done, read the item's labels
-    # for gold. Next: held reservation?, expired sweep, lock an open item, take its slot,
-    # insert the assignment.
-    assert small_cost == 10

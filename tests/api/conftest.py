@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -22,6 +23,12 @@ from tests.factories import BenchmarkFactory, PromptFactory, UserFactory
 
 CATEGORIES = ("Incomplete requests", "Humanizing requests")
 SUBCATEGORIES = ("underspecified", "personal questions")
+
+
+@pytest.fixture(autouse=True)
+def throttle_counts_cleared() -> None:
+    """The token endpoint counts tries per address in the cache; every test starts afresh."""
+    cache.clear()
 
 
 @dataclass

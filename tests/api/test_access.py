@@ -46,6 +46,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/gold-labels/"): READ,
     ("GET", "/api/gold-labels/{gold}/"): READ,
     ("GET", "/api/schema/?format=json"): READ,
+    # Revoking one's own token needs a token, and only that (an annotator's, if one had any).
+    ("DELETE", "/api/token/"): (401, 204, 204, 204),
     # A path under /api/ that no endpoint has: a JSON 404, once the caller may know that.
     ("GET", "/api/no-such-endpoint/"): (401, 403, 404, 404),
     ("GET", "/api/benchmarks/not.a.slug/"): (401, 403, 404, 404),
@@ -70,9 +72,12 @@ def test_each_endpoint_answers_each_role_as_the_table_says(
         gold=GoldLabel.objects.first().pk,  # type: ignore[union-attr]
     )
     client = client_for(role)
-    response = client.get(url) if method == "GET" else client.post(url, {}, format="json")
+    if method == "POST":
+        response = client.post(url, {}, format="json")
+    else:
+        response = client.generic(method, url)
     assert response.status_code == ENDPOINTS[endpoint][ROLES.index(role)]
-    if role == "annotator":
+    if role == "annotator" and response.status_code == 403:
         assert response.json() == {"detail": "The API is for researchers and admins."}
 
 
@@ -113,6 +118,28 @@ def test_an_annotator_with_the_right_password_gets_no_token() -> None:
     assert response.status_code == 403
     assert response.json() == {"detail": "API tokens are for researchers and admins."}
     assert not Token.objects.filter(user=annotator).exists()
+
+
+def test_a_researcher_revokes_their_token_and_it_stops_working() -> None:
+    researcher = UserFactory.create(role="researcher")
+    key = Token.objects.create(user=researcher).key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.delete("/api/token/").status_code == 204
+    assert client.get("/api/benchmarks/").status_code == 401
+    assert not Token.objects.filter(user=researcher).exists()
+    assert APIClient().delete("/api/token/").status_code == 401  # nothing to revoke without one
+
+
+def test_password_guessing_is_slowed_down_with_a_clear_answer() -> None:
+    researcher = UserFactory.create(role="researcher")
+    guess = {"username": researcher.username, "password": "guess"}
+    answers = [APIClient().post("/api/token/", guess, format="json") for _ in range(11)]
+    assert [a.status_code for a in answers] == [400] * 10 + [429]
+    assert "Request was throttled" in answers[-1].json()["detail"]
+    assert int(answers[-1].headers["Retry-After"]) > 0
+    right = {"username": researcher.username, "password": PASSWORD}
+    assert APIClient().post("/api/token/", right, format="json").status_code == 429
 
 
 def test_a_wrong_password_gets_no_token() -> None:

@@ -55,6 +55,10 @@ def test_a_campaigns_report_gives_each_judges_kappa(researcher_api: APIClient) -
     assert keyword["judge"] == "keyword"
     assert keyword["overall"]["kappa"]["value"] == pytest.approx(cohen_kappa_score(human, judge))
     assert keyword["overall"]["confusion"]["labels"][:3] == ["complied", "not_complied", "neither"]
+    misses = body["judge_misses"]
+    differing = sum(h != j for h, j in zip(human, judge, strict=True))
+    assert misses["total"] == len(misses["rows"]) == differing
+    assert all(row["verdicts"][0][1] for row in misses["rows"])  # [label, differs from gold]
 
 
 def test_annotators_get_no_reports(client_for: Callable[[str], APIClient]) -> None:
