@@ -264,12 +264,25 @@ def jsonl_pieces(rows: Iterable[Row]) -> Iterator[str]:
     return _pieces(dumps(row) + "\n" for row in rows)
 
 
+# A spreadsheet reads a cell that starts with one of these as a formula, and a formula can fetch
+# URLs or run commands: model output and prompts are untrusted text (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Text that a spreadsheet would take for a formula, with a leading apostrophe so that it
+    shows as text; everything else unchanged. JSON Lines and Parquet keep the text as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_pieces(rows: Iterable[Row], annotators: list[str], judges: list[str]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(flat_columns(annotators, judges))
     for row in rows:
-        writer.writerow(flat_row(row, annotators, judges))
+        writer.writerow([spreadsheet_safe(cell) for cell in flat_row(row, annotators, judges)])
         if buffer.tell() >= STREAM_PIECE_CHARS:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -129,6 +129,8 @@ class AgreementReportPage:
     comparisons: list[tuple[str, str, metrics.JudgeComparison]]
     calibrations: list[tuple[str, metrics.Calibration]] = field(default_factory=list)
     misses: JudgeMisses | None = None
+    # Items whose annotators disagree and that nobody has settled: not in any figure.
+    unsettled: int = 0
 
 
 # The agreement page lists this many items where a judge differs from the gold label at most;
@@ -206,6 +208,11 @@ def agreement_report(*, data: CampaignData, run_labels: dict[int, str]) -> Agree
         comparisons=comparisons,
         calibrations=_calibrations(data, gold_rows) if data.comparable_with_judges else [],
         misses=judge_misses(data, gold_rows) if judges else None,
+        unsettled=sum(
+            1
+            for gold, ratings in zip(data.gold, data.ratings, strict=True)
+            if gold is None and len({r for r in ratings if r is not None}) > 1
+        ),
     )
 
 
@@ -280,7 +287,7 @@ def _corrected_rates(data: CampaignData, run_labels: dict[int, str]) -> list[Cor
     for run_id, run_label in sorted(run_labels.items()):
         rows = [i for i, run in enumerate(data.run_ids) if run == run_id]
         for name, labels in data.judges.items():
-            everything = run_verdict_labels(run_id=run_id, judge=name)
+            everything = run_verdict_labels(campaign=data.campaign, run_id=run_id, judge=name)
             gold, judge, weights = _pairs(data, labels, rows)
             if not everything:
                 continue

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 
 from annotate.models import Assignment, AssignmentStatus, Campaign, GoldLabel, Item
 from annotate.schemes import scheme_values
+from annotate.selectors import campaign_population
 from inference.models import GenerationRun
 from judging.models import JudgeRun, Verdict
 
@@ -153,9 +154,17 @@ def _fill_judges(data: CampaignData, response_of_item: dict[int, int]) -> None:
     }
 
 
-def run_verdict_labels(*, run_id: int, judge: str) -> list[str]:
-    """Every verdict label of the newest run of this judge on this run."""
+def run_verdict_labels(*, campaign: Campaign, run_id: int, judge: str) -> list[str]:
+    """The verdict labels of the newest run of this judge on this run, for the responses the
+    campaign draws its items from (answered, inside its category filters): the population its
+    labelled sample can speak for."""
     judge_run = JudgeRun.objects.filter(run_id=run_id, judge__name=judge).order_by("-pk").first()
     if judge_run is None:
         return []
-    return list(Verdict.objects.filter(judge_run=judge_run).values_list("label", flat=True))
+    population = campaign_population(
+        runs=[judge_run.run],
+        categories=campaign.categories,
+        subcategories=campaign.subcategories,
+    )
+    verdicts = Verdict.objects.filter(judge_run=judge_run, response__in=population.values("pk"))
+    return list(verdicts.values_list("label", flat=True))

@@ -8,7 +8,8 @@ from django.views.decorators.http import require_GET
 
 from analysis.reports import agreement_charts, agreement_report, run_report, run_report_chart
 from analysis.selectors import campaign_data, runs_for_report
-from annotate.models import Campaign
+from annotate.models import Campaign, Label
+from config.numbers import whole_number
 from config.roles import researcher_required
 from inference.selectors import run_list
 
@@ -16,7 +17,8 @@ from inference.selectors import run_list
 @researcher_required
 @require_GET
 def run_report_page(request: HttpRequest) -> HttpResponse:
-    chosen = [int(pk) for pk in request.GET.getlist("run") if pk.isdigit()]
+    numbers = (whole_number(raw) for raw in request.GET.getlist("run"))
+    chosen = [number for number in numbers if number is not None]
     context: dict[str, object] = {"all_runs": run_list()[:200], "chosen": chosen}
     if chosen:
         report = run_report(runs=list(runs_for_report(pks=chosen)))
@@ -30,5 +32,12 @@ def agreement_page(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     run_labels = {run.pk: f"#{run.pk} {run.model_name}" for run in campaign.runs.all()}
     report = agreement_report(data=campaign_data(campaign=campaign), run_labels=run_labels)
-    context = {"campaign": campaign, "report": report, "charts": agreement_charts(report)}
+    context = {
+        "campaign": campaign,
+        "report": report,
+        "charts": agreement_charts(report),
+        "demo_labels": Label.objects.filter(
+            assignment__item__campaign=campaign, is_demo=True
+        ).count(),
+    }
     return render(request, "analysis/agreement.html", context)

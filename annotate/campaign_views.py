@@ -23,6 +23,7 @@ from annotate.services import (
     gold_set,
 )
 from annotate.text import markdown_safe
+from config.numbers import whole_number
 from config.roles import researcher_required
 
 
@@ -68,8 +69,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def review(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     reveal = request.GET.get("verdicts") == "1"
-    item = request.GET.get("item", "")
-    one_item = int(item) if item.isdigit() else None
+    one_item = whole_number(request.GET.get("item", ""))
     if one_item is not None:
         get_object_or_404(Item, pk=one_item, campaign=campaign)  # another campaign's: not found
     rows = review_rows(campaign=campaign, reveal_verdicts=reveal, item_id=one_item)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
@@ -30,7 +31,25 @@ from annotate.models import (
     Label,
 )
 from benchmarks.models import Rubric
+from inference.models import GenerationRun, Response
 from judging.models import Verdict
+
+
+def campaign_population(
+    *,
+    runs: Iterable[GenerationRun],
+    categories: Collection[str] = (),
+    subcategories: Collection[str] = (),
+) -> QuerySet[Response]:
+    """The responses a campaign over ``runs`` draws its items from: answered (no generation
+    error) and inside the category filters. Estimates that reach past the labelled sample (the
+    judge-corrected compliance rate) must stay inside this same population."""
+    responses = Response.objects.filter(run__in=list(runs), error="")
+    if categories:
+        responses = responses.filter(prompt__category__in=list(categories))
+    if subcategories:
+        responses = responses.filter(prompt__subcategory__in=list(subcategories))
+    return responses
 
 
 def served_to(user: User) -> Exists:

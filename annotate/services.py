@@ -32,8 +32,8 @@ from annotate.models import (
 )
 from annotate.sampling import Candidate, JudgeReading, SamplingError, draw
 from annotate.schemes import scheme_values
-from annotate.selectors import served_to
-from inference.models import GenerationRun, Response
+from annotate.selectors import campaign_population, served_to
+from inference.models import GenerationRun
 from judging.models import Judge, Verdict
 
 # Expired reservations handed back per request; the rest wait for the next request.
@@ -195,12 +195,8 @@ def campaign_candidates(
     categories: Collection[str] = (),
     subcategories: Collection[str] = (),
 ) -> list[Candidate]:
-    """Responses a campaign may draw from: answered (no generation error), in the filters."""
-    responses = Response.objects.filter(run__in=list(runs), error="")
-    if categories:
-        responses = responses.filter(prompt__category__in=list(categories))
-    if subcategories:
-        responses = responses.filter(prompt__subcategory__in=list(subcategories))
+    """Responses a campaign may draw from (``campaign_population``), with their subcategory."""
+    responses = campaign_population(runs=runs, categories=categories, subcategories=subcategories)
     rows = responses.order_by("pk").values_list("pk", "prompt__subcategory")
     return [Candidate(response_id, subcategory) for response_id, subcategory in rows]
 

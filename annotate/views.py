@@ -20,6 +20,7 @@ from annotate.selectors import (
 )
 from annotate.services import LabelError, assignment_next, assignment_skip, label_submit
 from annotate.text import markdown_safe
+from config.numbers import whole_number
 
 
 def _user(request: HttpRequest) -> User:
@@ -118,9 +119,9 @@ def skip_post(request: HttpRequest, pk: int) -> HttpResponse:
 def undo_partial(request: HttpRequest, pk: int) -> HttpResponse:
     """The annotator's last label, editable; ``before`` walks further back."""
     campaign = campaign_for_annotator(pk=pk, user=_user(request))
-    before = request.GET.get("before", "")
+    before = whole_number(request.GET.get("before", ""))
     previous: Assignment | None = last_labelled(
-        campaign=campaign, user=_user(request), before=int(before) if before.isdigit() else None
+        campaign=campaign, user=_user(request), before=before
     )
     if previous is None:
         return HttpResponse(status=204)

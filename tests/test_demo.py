@@ -100,7 +100,17 @@ def check_demo(env: dict[str, str], answers: Callable[[], int] | None = None) ->
             campaign_id = check_demo_campaign(base, annotator, demo)
             report = session.get(f"{base}analysis/campaigns/{campaign_id}/", timeout=60).text
             assert "Judges against people" in report
-            assert "Krippendorff" in report
+            # The seeded labels make the figures real numbers, and the page says they are demo.
+            gold = re.search(r"(\d+) of (\d+) items have a gold label", report)
+            assert gold is not None and int(gold.group(1)) > 0, report
+            assert re.search(r"Demo data: \d+ of these labels were made up", report)
+            text = " ".join(re.sub(r"<[^>]+>", " ", report).split())
+            assert re.search(r"Krippendorff's alpha \(nominal\) -?\d\.\d\d \[", text), text
+            runs = re.findall(
+                r'href="/runs/(\d+)/"', session.get(f"{base}campaigns/{campaign_id}/").text
+            )
+            table = session.get(f"{base}analysis/runs/?run={runs[0]}", timeout=60).text
+            assert re.search(r"\d+\.\d%", table), table
     except BaseException:
         demo.kill()
         raise

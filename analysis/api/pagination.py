@@ -11,7 +11,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.request import Request
 
-from analysis.api.params import MAX_ID
+from config.numbers import whole_number
 
 
 class SmallListPagination(PageNumberPagination):
@@ -35,7 +35,8 @@ class IdCursorPagination(CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= self.max_page_size:
+        size = whole_number(raw, high=self.max_page_size)
+        if size is None:
             raise ValidationError(
                 {
                     self.page_size_query_param: [
@@ -44,7 +45,7 @@ class IdCursorPagination(CursorPagination):
                     ]
                 }
             )
-        return int(raw)
+        return size
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
@@ -64,4 +65,4 @@ class IdCursorPagination(CursorPagination):
 
 
 def _is_id(position: str) -> bool:
-    return position.isascii() and position.isdigit() and int(position) <= MAX_ID
+    return whole_number(position, low=0) is not None

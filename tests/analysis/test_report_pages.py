@@ -12,6 +12,8 @@ import pytest
 from django.test import Client
 from sklearn.metrics import cohen_kappa_score
 
+from analysis.demo import demo_labels_seed
+from annotate.models import GoldLabel, Label
 from annotate.services import gold_set
 from benchmarks.models import Prompt
 from inference.models import GenerationRun
@@ -149,6 +151,20 @@ def test_the_review_page_does_not_open_another_campaigns_item() -> None:
     other_item = theirs.items.get(position=0)
     answer = researcher().get(f"/campaigns/{mine.pk}/review/?item={other_item.pk}")
     assert answer.status_code == 404
+
+
+def test_demo_labels_fill_the_report_which_says_they_are_demo_and_what_is_unsettled() -> None:
+    run = run_with_responses(20)
+    campaign = campaign_over(run, overlap=2, is_demo=True)
+    assert demo_labels_seed(campaign) == 2 * 16
+    labels = Label.objects.filter(assignment__item__campaign=campaign)
+    assert labels.filter(is_demo=True).count() == labels.count() == 32
+    # The second labeller flips every fourth of the 16 items: 12 unanimous, 4 disagreements.
+    assert GoldLabel.objects.filter(item__campaign=campaign, source="majority").count() == 12
+    text = page_text(researcher().get(f"/analysis/campaigns/{campaign.pk}/").content)
+    assert "12 of 20 items have a gold label" in text
+    assert "Demo data: 32 of these labels were made up" in text
+    assert "4 items where annotators disagree have no gold label yet" in text
 
 
 def test_a_campaign_with_no_labels_yet_says_so_instead_of_printing_numbers() -> None:

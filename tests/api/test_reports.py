@@ -8,6 +8,8 @@ import pytest
 from rest_framework.test import APIClient
 from sklearn.metrics import cohen_kappa_score
 
+from benchmarks.models import Prompt
+from inference.models import Response
 from judging.models import Judge, JudgeRun, Verdict
 from tests.annotate.builders import (
     annotators,
@@ -64,3 +66,32 @@ def test_a_campaigns_report_gives_each_judges_kappa(researcher_api: APIClient) -
 def test_annotators_get_no_reports(client_for: Callable[[str], APIClient]) -> None:
     campaign = campaign_over(run_with_responses(1), people=annotators(1))
     assert client_for("annotator").get(f"/api/campaigns/{campaign.pk}/report/").status_code == 403
+
+
+def test_the_corrected_rate_speaks_for_the_responses_the_campaign_could_draw(
+    researcher_api: APIClient,
+) -> None:
+    """Failed generations and responses outside the campaign's category filter are not part
+    of the population the labelled sample stands for; the judge's mean leaves them out too."""
+    (person,) = annotators(1)
+    run = run_with_responses(40, subcategories=("underspecified", "personal questions"))
+    responses = list(run.responses.order_by("pk"))
+    Response.objects.filter(pk__in=[r.pk for r in responses[30:]]).update(error="timed out")
+    Prompt.objects.filter(subcategory="personal questions").update(category="Humanizing requests")
+    # A perfect judge: complied on the first 15 responses, not complied after; failures: error.
+    judge = ["complied"] * 15 + ["not_complied"] * 15 + ["error"] * 10
+    judge_all(run, judge)
+    campaign = campaign_over(run, people=[person], overlap=1, categories=["Incomplete requests"])
+    label_all(campaign, person, by_response(run, judge))
+    (corrected,) = researcher_api.get(f"/api/campaigns/{campaign.pk}/report/").json()["corrected"]
+    drawable = [
+        label
+        for response, label in zip(responses, judge, strict=True)
+        if response.prompt.subcategory == "underspecified" and label != "error"
+    ]
+    report = corrected["report"]
+    assert report["n_all"] == report["n_labelled"] == len(drawable) == 15
+    assert report["failed_all"] == 0
+    expected = drawable.count("complied") / len(drawable)
+    assert report["corrected"]["value"] == pytest.approx(expected)
+    assert report["judge_only"]["value"] == pytest.approx(expected)

@@ -18,6 +18,7 @@ from analysis.exports import (
     write_parquet,
 )
 from annotate.models import Campaign
+from config.numbers import whole_number
 
 
 class Command(BaseCommand):
@@ -81,8 +82,8 @@ class Command(BaseCommand):
 
 
 def _campaign(value: str) -> Campaign:
-    known = value.isdigit() and len(value) < 19  # a 64-bit id
-    campaign = Campaign.objects.filter(pk=int(value)).first() if known else None
+    number = whole_number(value)
+    campaign = Campaign.objects.filter(pk=number).first() if number is not None else None
     if campaign is None:
         raise CommandError(f"There is no campaign with id {value!r}.")
     return campaign
