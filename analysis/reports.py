@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import TypeVar
 
 from django.utils.safestring import SafeString
 
@@ -109,6 +110,7 @@ class JudgeAgreement:
     overall: metrics.AgreementReport
     unweighted: metrics.AgreementReport | None
     by_category: list[tuple[str, metrics.AgreementReport]]
+    by_subcategory: list[tuple[str, str, metrics.AgreementReport]] = field(default_factory=list)
 
 
 @dataclass
@@ -250,15 +252,38 @@ def _judge_agreement(
     gold_rows: list[int],
     weighted: bool,
 ) -> JudgeAgreement:
-    gold, judge, weights = _pairs(data, labels, gold_rows)
-    overall = metrics.agreement(gold, judge, weights=weights if weighted else None)
-    unweighted = metrics.agreement(gold, judge) if weighted else None
-    by_category = []
-    for category in sorted(set(data.categories)):
-        rows = [i for i in gold_rows if data.categories[i] == category]
-        g, j, w = _pairs(data, labels, rows)
-        by_category.append((category, metrics.agreement(g, j, weights=w if weighted else None)))
-    return JudgeAgreement(name, overall, unweighted, by_category)
+    def agreement_on(rows: Sequence[int]) -> metrics.AgreementReport:
+        gold, judge, weights = _pairs(data, labels, rows)
+        return metrics.agreement(gold, judge, weights=weights if weighted else None)
+
+    unweighted = metrics.agreement(*_pairs(data, labels, gold_rows)[:2]) if weighted else None
+    places = list(zip(data.categories, data.subcategories, strict=True))
+    return JudgeAgreement(
+        judge=name,
+        overall=agreement_on(gold_rows),
+        unweighted=unweighted,
+        by_category=[
+            (category, agreement_on(rows))
+            for category, rows in _rows_by(data.categories, gold_rows)
+        ],
+        by_subcategory=[
+            (category, subcategory, agreement_on(rows))
+            for (category, subcategory), rows in _rows_by(places, gold_rows)
+        ],
+    )
+
+
+# A category, or a (category, subcategory) pair.
+Place = TypeVar("Place", str, tuple[str, str])
+
+
+def _rows_by(keys: Sequence[Place], rows: Sequence[int]) -> list[tuple[Place, list[int]]]:
+    """``rows`` grouped by their key, every key of ``keys`` present (with no rows if none),
+    in key order: one pass, whatever the number of groups."""
+    groups: dict[Place, list[int]] = {key: [] for key in keys}
+    for row in rows:
+        groups[keys[row]].append(row)
+    return sorted(groups.items())
 
 
 def _comparisons(

@@ -79,20 +79,35 @@ def api_campaigns() -> QuerySet[Campaign]:
     )
 
 
-def api_labels(*, campaign: int | None = None, value: str | None = None) -> QuerySet[Label]:
+def api_labels(
+    *,
+    campaign: int | None = None,
+    run: int | None = None,
+    category: str | None = None,
+    value: str | None = None,
+) -> QuerySet[Label]:
     return given(
         Label.objects.select_related("assignment__item", "assignment__annotator"),
         assignment__item__campaign_id=campaign,
+        assignment__item__response__run_id=run,
+        assignment__item__response__prompt__category=category,
         value=value,
     ).order_by("id")
 
 
 def api_gold_labels(
-    *, campaign: int | None = None, value: str | None = None, source: str | None = None
+    *,
+    campaign: int | None = None,
+    run: int | None = None,
+    category: str | None = None,
+    value: str | None = None,
+    source: str | None = None,
 ) -> QuerySet[GoldLabel]:
     return given(
         GoldLabel.objects.select_related("item", "decided_by"),
         item__campaign_id=campaign,
+        item__response__run_id=run,
+        item__response__prompt__category=category,
         value=value,
         source=source,
     ).order_by("id")

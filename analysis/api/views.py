@@ -239,7 +239,7 @@ class CampaignViewSet(ApiViewSet):
         return created(request, "api:campaign-detail", serializer)
 
 
-LABEL_FILTERS = (CAMPAIGN, Filter("label", "Label value.", argument="value"))
+LABEL_FILTERS = (CAMPAIGN, RUN, CATEGORY, Filter("label", "Label value.", argument="value"))
 
 
 @filtered(LABEL_FILTERS)
@@ -256,6 +256,8 @@ class LabelViewSet(ApiViewSet):
 
 GOLD_FILTERS = (
     CAMPAIGN,
+    RUN,
+    CATEGORY,
     Filter("label", "Gold label value.", argument="value"),
     Filter("source", "How the gold label was set.", kind="choice", choices=GoldSource.values),
 )

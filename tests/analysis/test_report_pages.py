@@ -10,7 +10,7 @@ import krippendorff
 import numpy as np
 import pytest
 from django.test import Client
-from sklearn.metrics import cohen_kappa_score
+from sklearn.metrics import cohen_kappa_score, f1_score
 
 from analysis.demo import demo_labels_seed
 from annotate.models import GoldLabel, Label
@@ -110,6 +110,42 @@ def test_the_agreement_report_gives_the_judges_kappa_as_scikit_learn_does() -> N
     assert "60 of 60 items have a gold label" in text
     assert "Corrected" in text and "Prediction-powered inference" in text
     assert answer.content.decode().count("<svg") == 1  # one judge, one confusion heat map
+
+
+# How the page marks a subcategory row (a right-pointing angle quote).
+SUBCATEGORY_MARK = "\u203a"
+
+
+def figures_of(text: str, subcategory: str) -> str:
+    """The figures on a subcategory's row of the by-place table."""
+    return text.split(f"{SUBCATEGORY_MARK} {subcategory}")[1].split(SUBCATEGORY_MARK)[0]
+
+
+def test_each_judge_gets_every_figure_per_category_and_subcategory() -> None:
+    rng = np.random.default_rng(7)
+    people = annotators(1)
+    subcategories = ("underspecified", "false presuppositions", "personal questions")
+    run = run_with_responses(90, subcategories=subcategories)
+    Prompt.objects.filter(subcategory="personal questions").update(category="Humanizing requests")
+    gold = [str(rng.choice(["complied", "not_complied"])) for _ in range(90)]
+    wrong = {"complied": "neither", "not_complied": "complied"}
+    judge = [g if rng.random() < 0.8 else wrong[g] for g in gold]
+    judge_all(run, Judge.objects.get(name="keyword"), judge)
+    campaign = campaign_over(run, people=people, overlap=1)
+    label_all(campaign, people[0], by_response(run, gold))
+    text = page_text(researcher().get(f"/analysis/campaigns/{campaign.pk}/").content)
+    for n, subcategory in enumerate(subcategories):
+        rows = range(n, 90, 3)  # run_with_responses deals subcategories out in turn
+        g, j = [gold[i] for i in rows], [judge[i] for i in rows]
+        kappa = cohen_kappa_score(g, j)
+        accuracy = 100 * np.mean([a == b for a, b in zip(g, j, strict=True)])
+        f1 = f1_score(g, j, labels=["not_complied"], average="macro")
+        figures = figures_of(text, subcategory)
+        assert figures.startswith(f" {kappa:.2f} [")
+        assert f" {accuracy:.1f}% [" in figures and f" {f1:.2f} [" in figures
+    incomplete = [i for i in range(90) if i % 3 != 2]
+    kappa = cohen_kappa_score([gold[i] for i in incomplete], [judge[i] for i in incomplete])
+    assert f"Incomplete requests {kappa:.2f} [" in text
 
 
 def test_two_judges_are_compared_on_the_same_gold_items() -> None:

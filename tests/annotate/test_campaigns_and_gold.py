@@ -217,6 +217,7 @@ def test_progress_counts_labels_per_annotator_and_overall() -> None:
     assert "3 of 3 \N{MULTIPLICATION SIGN} 2 labels (50.0%)" in page
     assert "1 item where annotators disagree" in page
     assert f'<td>{people[0].username}</td><td class="num">2</td>' in page
+    assert f'<a href="/analysis/campaigns/{campaign.pk}/">Agreement report</a>' in page
 
 
 def test_the_review_page_shows_disagreements_side_by_side_and_sets_gold() -> None:

@@ -15,6 +15,7 @@ from tests.annotate.builders import (
     annotators,
     campaign_over,
     label_all,
+    label_next,
     rubric_for,
     run_with_responses,
 )
@@ -51,6 +52,17 @@ def test_the_page_shows_prompt_rubric_response_and_keys_but_not_judges_or_model(
     assert "secret-model-7b" not in html
     assert "JUDGE-SAYS" not in html and "keyword" not in html
     assert len(on_screen(html)) == 2
+
+
+def test_an_annotator_never_sees_another_annotators_label_or_note() -> None:
+    first, second = annotators(2)
+    campaign = campaign_over(run_with_responses(1), people=[first, second], overlap=2)
+    label_next(campaign, first, "neither", note="SECRET-NOTE-OF-THE-FIRST")
+    html = logged_in(second).get(f"/annotate/{campaign.pk}/").content.decode()
+    assert "Answer 0." in html  # the item the first annotator labelled, on screen unlabelled
+    assert "SECRET-NOTE-OF-THE-FIRST" not in html
+    assert 'data-label=""' in html and "chosen" not in html
+    assert "Changing your label" not in html
 
 
 def test_the_model_name_shows_when_the_campaign_allows_it() -> None:

@@ -31,6 +31,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/prompts/{prompt}/"): READ,
     ("GET", "/api/runs/"): READ,
     ("GET", "/api/runs/{run}/"): READ,
+    ("GET", "/api/runs/{run}/report/"): READ,
     ("POST", "/api/runs/"): WRITE,
     ("GET", "/api/responses/"): READ,
     ("GET", "/api/responses/{response}/"): READ,
@@ -40,12 +41,15 @@ ENDPOINTS: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/verdicts/{verdict}/"): READ,
     ("GET", "/api/campaigns/"): READ,
     ("GET", "/api/campaigns/{campaign}/"): READ,
+    ("GET", "/api/campaigns/{campaign}/report/"): READ,
     ("POST", "/api/campaigns/"): WRITE,
     ("GET", "/api/labels/"): READ,
     ("GET", "/api/labels/{label}/"): READ,
     ("GET", "/api/gold-labels/"): READ,
     ("GET", "/api/gold-labels/{gold}/"): READ,
     ("GET", "/api/schema/?format=json"): READ,
+    # Anyone may ask for a token; an empty form is a 400 before anyone's role is looked at.
+    ("POST", "/api/token/"): (400, 400, 400, 400),
     # Revoking one's own token needs a token, and only that (an annotator's, if one had any).
     ("DELETE", "/api/token/"): (401, 204, 204, 204),
     # A path under /api/ that no endpoint has: a JSON 404, once the caller may know that.

@@ -122,6 +122,32 @@ def test_gold_labels_filter_by_campaign_value_and_source(
     ) == (GoldLabel.objects.filter(value="complied").count())
 
 
+def test_labels_and_gold_labels_filter_by_run_and_category(
+    world: World, researcher_api: APIClient
+) -> None:
+    other = build_world(size=2, slug="other")
+
+    def values(path: str, **query: object) -> list[str]:
+        return sorted(row["value"] for row in researcher_api.get(path, query).json()["results"])
+
+    assert len(values("/api/labels/", run=world.run.pk)) == 8
+    assert len(values("/api/labels/", run=other.run.pk)) == 4
+    # Odd responses are the humanizing ones: the first annotator said complied, the second not.
+    humanizing = values("/api/labels/", run=world.run.pk, category="Humanizing requests")
+    assert humanizing == ["complied", "complied", "not_complied", "not_complied"]
+    assert values("/api/gold-labels/", run=world.run.pk, category="Incomplete requests") == [
+        "complied",
+        "complied",
+    ]
+    assert values("/api/gold-labels/", run=world.run.pk, category="Humanizing requests") == [
+        "not_complied"
+    ]
+    assert values("/api/gold-labels/", run=world.run.pk, category="No such category") == []
+    refused = researcher_api.get("/api/gold-labels/", {"run": "two"})
+    assert refused.status_code == 400
+    assert refused.json() == {"run": ["run must be an id (a positive whole number), not 'two'."]}
+
+
 def test_campaigns_show_their_settings_people_and_size(
     world: World, researcher_api: APIClient
 ) -> None:

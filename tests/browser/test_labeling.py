@@ -16,7 +16,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Dialog, Locator, Page, Route, ViewportSize, expect
 
-from annotate.models import Campaign, Label, LabelRevision
+from annotate.models import Assignment, AssignmentStatus, Campaign, Label, LabelRevision
 from annotate.selectors import screen_for
 from annotate.services import assignment_next, label_submit
 from benchmarks.models import Prompt, Rubric
@@ -380,6 +380,27 @@ def test_a_note_typed_after_n_is_stored_with_the_next_label(page_for: PageFor) -
     label = Label.objects.get()
     assert (label.value, label.note) == ("neither", "Asks 2 questions, then says 1 thing; unsure.")
     assert label.assignment.item.response.text == first
+
+
+def test_s_skips_an_item_to_someone_else_and_the_mouse_labels_too(page_for: PageFor) -> None:
+    me, other = annotators(2)
+    campaign = campaign_over(run_with_responses(3), people=[me, other], overlap=1)
+    first, second, third = serving_order(campaign)
+
+    page = open_labeler(page_for(me), campaign)
+    expect(response_on_screen(page)).to_have_text(first.text)
+    page.keyboard.press("s")
+    expect(response_on_screen(page)).to_have_text(second.text)
+    page.locator("#current button.choice", has_text="Complied").click()
+    expect(response_on_screen(page)).to_have_text(third.text)
+    expect(done_count(page)).to_have_text("1")
+
+    assert labels_in_serving_order(me) == [(second.text, "complied")]
+    skipped = Assignment.objects.get(annotator=me, item__response=first)
+    assert skipped.status == AssignmentStatus.SKIPPED
+    # The skipped item goes to the other annotator, never back to me.
+    theirs = assignment_next(campaign=campaign, user=other)
+    assert theirs is not None and theirs.item.response_id == first.pk
 
 
 def test_question_mark_shows_the_keys_and_escape_hides_them(page_for: PageFor) -> None:
