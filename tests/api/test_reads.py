@@ -127,7 +127,7 @@ def test_labels_and_gold_labels_filter_by_run_and_category(
 ) -> None:
     other = build_world(size=2, slug="other")
 
-    def values(path: str, **query: object) -> list[str]:
+    def values(path: str, **query: str | int) -> list[str]:
         return sorted(row["value"] for row in researcher_api.get(path, query).json()["results"])
 
     assert len(values("/api/labels/", run=world.run.pk)) == 8
