@@ -42,15 +42,7 @@ def rate_bars(
         axes = figure.add_subplot()
         for index, (name, estimates) in enumerate(series):
             positions = np.arange(rows) + index * height
-            values = [e.value if e and e.value is not None else np.nan for e in estimates]
-            low = [
-                e.value - e.low if e and e.low is not None and e.value is not None else 0
-                for e in estimates
-            ]
-            high = [
-                e.high - e.value if e and e.high is not None and e.value is not None else 0
-                for e in estimates
-            ]
+            values, low, high = _bar_extents(estimates)
             axes.barh(
                 positions,
                 values,
@@ -75,17 +67,18 @@ def rate_bars(
 def _bar_extents(
     estimates: Sequence[Estimate | None],
 ) -> tuple[list[float], list[float], list[float]]:
-    """Bar lengths and whisker lengths below and above; no bar where there is no figure."""
-    values, low, high = [], [], []
+    """Bar lengths and whisker lengths below and above; no bar (NaN) where there is no figure."""
+    values, below, above = [], [], []
     for estimate in estimates:
-        shown = estimate is not None and estimate.value is not None
-        value = estimate.value if shown and estimate and estimate.value is not None else np.nan
-        values.append(value)
-        low.append(value - estimate.low if shown and estimate and estimate.low is not None else 0)
-        high.append(
-            estimate.high - value if shown and estimate and estimate.high is not None else 0
-        )
-    return values, low, high
+        if estimate is None or estimate.value is None:
+            values.append(float("nan"))
+            below.append(0.0)
+            above.append(0.0)
+            continue
+        values.append(estimate.value)
+        below.append(estimate.value - estimate.low if estimate.low is not None else 0.0)
+        above.append(estimate.high - estimate.value if estimate.high is not None else 0.0)
+    return values, below, above
 
 
 def confusion_heatmap(labels: Sequence[str], counts: np.ndarray, title: str) -> SafeString:
