@@ -263,10 +263,20 @@ def test_an_oversampled_campaign_reports_weighted_figures_beside_unweighted_ones
         sample_size=16,
         sampling_judges=[keyword, other],
     )
-    label_all(campaign, people[0])
+    human = ["not_complied"] * 4 + ["complied"] * 36
+    label_all(campaign, people[0], by_response(run, human))
     text = page_text(researcher().get(f"/analysis/campaigns/{campaign.pk}/").content)
     assert "figures are weighted by inverse inclusion probability" in text
-    assert "kappa, unweighted" in text
+    assert "kappa, unweighted" in text and "accuracy, unweighted" in text
+    # keyword says complied everywhere: its accuracy is the (weighted) share of complied gold.
+    items = list(campaign.items.select_related("gold"))
+    right = np.array([item.gold.value == "complied" for item in items])
+    weights = np.array([1 / item.inclusion_probability for item in items])
+    weighted, unweighted = np.average(right, weights=weights), right.mean()
+    assert abs(weighted - unweighted) > 0.01  # the weights matter here
+    keyword_row = text.split("keyword", 1)[1].split("other", 1)[0]
+    assert f"{100 * weighted:.1f}% [" in keyword_row
+    assert f"{100 * unweighted:.1f}% [" in keyword_row
 
 
 def test_a_contrast_run_also_shows_its_over_refusal_rate() -> None:

@@ -95,3 +95,25 @@ def test_the_corrected_rate_speaks_for_the_responses_the_campaign_could_draw(
     expected = drawable.count("complied") / len(drawable)
     assert report["corrected"]["value"] == pytest.approx(expected)
     assert report["judge_only"]["value"] == pytest.approx(expected)
+
+
+def test_the_corrected_rate_is_the_judges_rate_plus_the_mean_error_on_the_sample(
+    researcher_api: APIClient,
+) -> None:
+    """PPI by hand: mean of the judge's complied over all 30 responses, plus the mean of
+    (gold complied - judge complied) over the 12 drawn at random and labelled."""
+    (person,) = annotators(1)
+    run = run_with_responses(30)
+    judge = ["complied"] * 20 + ["not_complied"] * 10
+    human = ["complied"] * 14 + ["not_complied"] * 16  # the judge is wrong on responses 14-19
+    judge_all(run, judge)
+    campaign = campaign_over(run, people=[person], overlap=1, sampling="random", sample_size=12)
+    label_all(campaign, person, by_response(run, human))
+    order = list(run.responses.order_by("pk").values_list("pk", flat=True))
+    drawn = [order.index(r) for r in campaign.items.values_list("response_id", flat=True)]
+    rectifier = [(human[i] == "complied") - (judge[i] == "complied") for i in drawn]
+    expected = judge.count("complied") / 30 + sum(rectifier) / len(drawn)
+    (corrected,) = researcher_api.get(f"/api/campaigns/{campaign.pk}/report/").json()["corrected"]
+    assert corrected["report"]["n_labelled"] == 12
+    assert corrected["report"]["corrected"]["value"] == pytest.approx(expected)
+    assert corrected["report"]["judge_only"]["value"] == pytest.approx(20 / 30)
