@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib.auth.models import User
+from django.db import transaction
 
 from annotate.models import Campaign
 from annotate.schemes import COCONOT, scheme_for
@@ -142,17 +143,19 @@ def demo_campaign_ensure() -> Campaign | None:
         campaign_extend(campaign=campaign, runs=finished)
         return campaign
     people = User.objects.filter(username__in=["annotator", "researcher"])
-    campaign = campaign_create(
-        name=DEMO_CAMPAIGN,
-        description="Made by `make demo`: label SmolLM2's answers to the sample prompts.",
-        runs=finished,
-        label_scheme=scheme_for(name=COCONOT),
-        overlap=DEMO_OVERLAP,
-        guidelines=DEMO_GUIDELINES,
-        annotators=people,
-        is_demo=True,
-    )
-    demo_labels_seed(campaign)
+    # One transaction: nobody sees the campaign before its demo labels are in.
+    with transaction.atomic():
+        campaign = campaign_create(
+            name=DEMO_CAMPAIGN,
+            description="Made by `make demo`: label SmolLM2's answers to the sample prompts.",
+            runs=finished,
+            label_scheme=scheme_for(name=COCONOT),
+            overlap=DEMO_OVERLAP,
+            guidelines=DEMO_GUIDELINES,
+            annotators=people,
+            is_demo=True,
+        )
+        demo_labels_seed(campaign)
     return campaign
 
 
