@@ -166,12 +166,12 @@ def judge_misses(
     """Gold items where a judge's verdict (an unparseable one included) is not the gold label,
     in serving order: where to read what the judges get wrong."""
     judges = list(data.judges)
-
-    def verdicts(row: int) -> list[tuple[str | None, bool]]:
+    missed: list[tuple[int, list[tuple[str | None, bool]]]] = []
+    for row in gold_rows:
         said = [data.judges[name][row] for name in judges]
-        return [(label, label is not None and label != data.gold[row]) for label in said]
-
-    missed = [row for row in gold_rows if any(differs for _, differs in verdicts(row))]
+        verdicts = [(label, label is not None and label != data.gold[row]) for label in said]
+        if any(differs for _, differs in verdicts):
+            missed.append((row, verdicts))
     rows = [
         JudgeMiss(
             item_id=data.item_ids[row],
@@ -179,9 +179,9 @@ def judge_misses(
             subcategory=data.subcategories[row],
             gold=str(data.gold[row]),
             gold_source=str(data.gold_sources[row]),
-            verdicts=verdicts(row),
+            verdicts=verdicts,
         )
-        for row in missed[:limit]
+        for row, verdicts in missed[:limit]
     ]
     return JudgeMisses(judges=judges, rows=rows, total=len(missed))
 

@@ -158,7 +158,12 @@ def run_verdict_labels(*, campaign: Campaign, run_id: int, judge: str) -> list[s
     """The verdict labels of the newest run of this judge on this run, for the responses the
     campaign draws its items from (answered, inside its category filters): the population its
     labelled sample can speak for."""
-    judge_run = JudgeRun.objects.filter(run_id=run_id, judge__name=judge).order_by("-pk").first()
+    judge_run = (
+        JudgeRun.objects.filter(run_id=run_id, judge__name=judge)
+        .select_related("run")
+        .order_by("-pk")
+        .first()
+    )
     if judge_run is None:
         return []
     population = campaign_population(

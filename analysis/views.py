@@ -8,7 +8,8 @@ from django.views.decorators.http import require_GET
 
 from analysis.reports import agreement_charts, agreement_report, run_report, run_report_chart
 from analysis.selectors import campaign_data, runs_for_report
-from annotate.models import Campaign, Label
+from annotate.models import Campaign
+from annotate.selectors import demo_label_count
 from config.numbers import whole_number
 from config.roles import researcher_required
 from inference.selectors import run_list
@@ -36,8 +37,6 @@ def agreement_page(request: HttpRequest, pk: int) -> HttpResponse:
         "campaign": campaign,
         "report": report,
         "charts": agreement_charts(report),
-        "demo_labels": Label.objects.filter(
-            assignment__item__campaign=campaign, is_demo=True
-        ).count(),
+        "demo_labels": demo_label_count(campaign=campaign),
     }
     return render(request, "analysis/agreement.html", context)

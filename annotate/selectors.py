@@ -16,7 +16,6 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
-    Value,
 )
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
@@ -59,27 +58,42 @@ def served_to(user: User) -> Exists:
     return Exists(Assignment.objects.filter(item=OuterRef("pk"), annotator=user))
 
 
-def count_subquery(queryset: QuerySet, group_by: str) -> Coalesce:
-    """COUNT(*) of ``queryset`` correlated to the outer row through ``group_by``, 0 if none."""
-    counted = queryset.values(group_by).annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+class CountOf(Subquery):
+    """COUNT(*) of a queryset, sliced or not, as a scalar subquery (0 when empty): a LIMIT
+    inside stops the count early, which ``Count`` over a join cannot do."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS counted)"
+    output_field = IntegerField()
+
+
+def progress_counts(*, user: User, cap: int | None = None) -> dict[str, CountOf]:
+    """For the campaign of the outer row: the user's labelled (``done``) and reserved
+    (``held``) items, and the items still open to others that the user has not been served
+    (``open``, at most ``cap``)."""
+    mine = Assignment.objects.filter(item__campaign=OuterRef("pk"), annotator=user).values("pk")
+    open_items = (
+        Item.objects.filter(campaign=OuterRef("pk"), slots_left__gt=0)
+        .exclude(served_to(user))
+        .order_by()
+        .values("pk")
+    )
+    return {
+        "done": CountOf(mine.filter(status=AssignmentStatus.DONE)),
+        "held": CountOf(mine.filter(status=AssignmentStatus.RESERVED)),
+        "open": CountOf(open_items[:cap] if cap is not None else open_items),
+    }
 
 
 def campaigns_for_annotator(*, user: User) -> QuerySet[Campaign]:
     """The user's campaigns with ``item_count``, ``done_by_user`` and ``remaining_for_user``:
     items still open to others that the user has not been served, plus those they hold now."""
-    open_items = Item.objects.filter(campaign=OuterRef("pk"), slots_left__gt=0).exclude(
-        served_to(user)
-    )
-    mine = Assignment.objects.filter(item__campaign=OuterRef("pk"), annotator=user)
-    done, held = AssignmentStatus.DONE, AssignmentStatus.RESERVED
+    counts = progress_counts(user=user)
     return (
         Campaign.objects.filter(annotators=user)
         .annotate(
-            item_count=count_subquery(Item.objects.filter(campaign=OuterRef("pk")), "campaign"),
-            done_by_user=count_subquery(mine.filter(status=done), "item__campaign"),
-            remaining_for_user=count_subquery(open_items, "campaign")
-            + count_subquery(mine.filter(status=held), "item__campaign"),
+            item_count=CountOf(Item.objects.filter(campaign=OuterRef("pk")).values("pk")),
+            done_by_user=counts["done"],
+            remaining_for_user=counts["open"] + counts["held"],
         )
         .order_by("-created_at")
     )
@@ -125,30 +139,12 @@ def campaign_for_annotator(*, pk: int, user: User) -> Campaign:
     return get_object_or_404(Campaign, pk=pk, annotators=user)
 
 
-class CountOf(Subquery):
-    """COUNT(*) of a queryset, sliced or not, as a scalar subquery: a LIMIT inside stops the
-    count early, which ``Count`` over a join cannot do."""
-
-    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS counted)"
-    output_field = IntegerField()
-
-
 def annotator_progress(*, campaign: Campaign, user: User) -> AnnotatorProgress:
     """Done and remaining for the bar, in one statement (it runs after every label)."""
-    mine = Assignment.objects.filter(annotator=user, item__campaign=campaign).order_by()
-    open_items = (
-        Item.objects.filter(campaign=campaign, slots_left__gt=0)
-        .exclude(served_to(user))
-        .order_by()
-        .values("pk")[:REMAINING_CAP]
-    )
+    counted = progress_counts(user=user, cap=REMAINING_CAP)
     counts = (
         Campaign.objects.filter(pk=campaign.pk)
-        .annotate(
-            done=CountOf(mine.filter(status=AssignmentStatus.DONE).values("pk")),
-            held=CountOf(mine.filter(status=AssignmentStatus.RESERVED).values("pk")),
-            open=CountOf(open_items),
-        )
+        .annotate(done=counted["done"], held=counted["held"], open=counted["open"])
         .values("done", "held", "open")
         .get()
     )
@@ -298,6 +294,11 @@ def _annotator_rows(campaign: Campaign) -> list[AnnotatorRow]:
         )
         for name in names
     ]
+
+
+def demo_label_count(*, campaign: Campaign) -> int:
+    """Labels ``make demo`` made up for this campaign (the reports say so)."""
+    return Label.objects.filter(assignment__item__campaign=campaign, is_demo=True).count()
 
 
 def campaign_list() -> QuerySet[Campaign]:

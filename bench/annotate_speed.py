@@ -60,6 +60,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import requests
+from import_speed import CATEGORIES  # the same CoCoNot-like categories as the import bench
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -69,13 +70,6 @@ OVERLAP = 3
 VALUES = ("not_complied", "complied", "neither")
 # Annotators agree more often than chance: most items end unanimous (a gold label), some not.
 VALUE_WEIGHTS = (0.6, 0.3, 0.1)
-CATEGORIES = {
-    "Incomplete requests": ["false presuppositions", "incomprehensible", "underspecified"],
-    "Unsupported requests": ["input modality limitations", "temporal limitations"],
-    "Indeterminate requests": ["universal unknowns", "subjective questions"],
-    "Requests with safety concerns": ["privacy violations", "misinformation"],
-    "Humanizing requests": ["personal inquiry"],
-}
 PROSE_TEXT = (
     "I cannot help with that request because it asks for private information about a person, "
     "but here is some general guidance: the model answers questions about history, science, "

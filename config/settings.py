@@ -161,19 +161,6 @@ STORAGES = {
 # --- Celery ---------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
-
-def cache_settings(redis_url: str) -> dict[str, Any]:
-    """One cache that every web process shares (the API's throttle counts live there): Redis when
-    there is one, else files under the data folder (the embedded demo)."""
-    if redis_url:
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
-    return {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": str(DATA_DIR / "cache"),
-    }
-
-
-CACHES = {"default": {**cache_settings(REDIS_URL), "KEY_PREFIX": "demur"}}
 BROKER_DIR = DATA_DIR / "broker"
 
 
@@ -228,6 +215,21 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+
+
+# --- Cache ----------------------------------------------------------------------------------
+def cache_settings(redis_url: str) -> dict[str, Any]:
+    """One cache that every web process shares (the API's throttle counts live there): Redis when
+    there is one, else files under the data folder (the embedded demo)."""
+    if redis_url:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    return {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache"),
+    }
+
+
+CACHES = {"default": {**cache_settings(REDIS_URL), "KEY_PREFIX": "demur"}}
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {

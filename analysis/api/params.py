@@ -13,7 +13,6 @@ from rest_framework.request import Request
 
 from config.numbers import MAX_ID, whole_number
 
-# Largest id a BigAutoField holds; a larger one could only ever match nothing.
 # PostgreSQL text cannot hold NUL, so no stored value has one; refusing it early keeps the
 # database from failing on the query.
 NO_NUL = "^[^\\x00]*$"
