@@ -8,7 +8,10 @@ RUN pip install --no-cache-dir -r requirements/base.txt \
  && if [ "$INSTALL_INFERENCE" = "1" ]; then \
       pip install --no-cache-dir -r requirements/inference.txt; fi
 COPY . .
-RUN DJANGO_SECRET_KEY=build python manage.py collectstatic --no-input -v 0
+# A throw-away key of its own: the image holds no key (the settings refuse a known one).
+RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    DEMUR_DATA_DIR=/tmp/build-data python manage.py collectstatic --no-input -v 0 \
+ && rm -rf /tmp/build-data
 RUN useradd --create-home demur && mkdir -p /data && chown demur /data
 USER demur
 EXPOSE 8000

@@ -16,7 +16,14 @@ from analysis.metrics import Estimate
 
 # Object-oriented API only (no pyplot): figures are not shared between request threads.
 matplotlib.use("Agg")
-SVG_SETTINGS: Any = {"svg.fonttype": "none", "svg.hashsalt": "demur", "font.size": 9}
+# Text comes from data (category, model and judge names): "$...$" in it is text, not mathtext
+# (which would mangle "price $5 to $10" and raise on "$\\foo$").
+SVG_SETTINGS: Any = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "demur",
+    "font.size": 9,
+    "text.parse_math": False,
+}
 PALETTE = ["#2457c5", "#c2410c", "#047857", "#7c3aed", "#b91c1c", "#0e7490"]
 
 
@@ -31,37 +38,90 @@ def _svg(figure: Figure) -> SafeString:
 
 
 def rate_bars(
-    categories: Sequence[str], series: Sequence[tuple[str, Sequence[Estimate | None]]]
+    categories: Sequence[str],
+    series: Sequence[tuple[str, Sequence[Estimate | None]]],
+    *,
+    observed: Sequence[Sequence[float | None]] = (),
 ) -> SafeString:
     """Horizontal bars per category, one per series (judge or model), with 95% CI whiskers.
-    A figure with too few items has no bar, so nothing suggests a number that is not there."""
+
+    A figure with too few items has no bar, so nothing suggests a number that is not there; if
+    ``observed`` (per series, per category) gives its observed share, that is drawn as a hollow
+    point marked "too few (n=…)", so a small run still shows what it has and the chart never
+    looks empty by accident."""
     rows = len(categories)
     height = 0.8 / max(len(series), 1)
     with matplotlib.rc_context(SVG_SETTINGS):
         figure = Figure(figsize=(7.5, 0.9 + 0.32 * rows * max(len(series), 1)))
         axes = figure.add_subplot()
+        marked = False
         for index, (name, estimates) in enumerate(series):
+            colour = PALETTE[index % len(PALETTE)]
             positions = np.arange(rows) + index * height
             values, low, high = _bar_extents(estimates)
-            axes.barh(
+            bars = axes.barh(
                 positions,
                 values,
                 height=height * 0.9,
                 xerr=[low, high],
-                color=PALETTE[index % len(PALETTE)],
+                color=colour,
                 ecolor="#111827",
                 capsize=2,
                 label=name,
             )
+            for row, bar in enumerate(bars.patches):
+                bar.set_gid(f"bar-{index}-{row}")  # lets a test find the bars that are drawn
+            shares = observed[index] if index < len(observed) else ()
+            marked |= _too_few_points(axes, estimates, shares, positions, colour, index)
         axes.set_yticks(np.arange(rows) + height * (len(series) - 1) / 2, labels=list(categories))
-        axes.invert_yaxis()
+        # Every row keeps its place even where nothing is drawn in it (autoscaling would drop a
+        # last row of missing figures); top to bottom in the order given.
+        last = rows - 1 + height * (len(series) - 1)
+        axes.set_ylim(last + height / 2 + 0.1, -height / 2 - 0.1)
         axes.set_xlim(0, 1)
-        axes.set_xlabel("compliance rate (95% CI)")
+        axes.set_xlabel("compliance rate (95% bootstrap CI)")
         axes.grid(axis="x", color="#e5e7eb")
         axes.set_axisbelow(True)
-        if len(series) > 1:
-            axes.legend(loc="lower right", fontsize=8)
+        if marked:
+            axes.plot([], [], "o", mfc="white", mec="#111827", label=TOO_FEW_LEGEND)
+        if len(series) > 1 or marked:
+            # Above the chart, where it hides no bar, whatever the chart's height.
+            axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, frameon=False)
         return _svg(figure)
+
+
+TOO_FEW_LEGEND = "too few items for a figure: observed share"
+
+
+def _too_few_points(
+    axes: Any,
+    estimates: Sequence[Estimate | None],
+    shares: Sequence[float | None],
+    positions: np.ndarray,
+    colour: str,
+    series: int,
+) -> bool:
+    """A hollow point at the observed share where a figure has too few items; whether any."""
+    drawn = False
+    for row, (estimate, share) in enumerate(zip(estimates, shares, strict=False)):
+        if estimate is None or estimate.value is not None or share is None:
+            continue
+        y = float(positions[row])
+        (point,) = axes.plot([share], [y], "o", mfc="white", mec=colour, ms=5, clip_on=False)
+        point.set_gid(f"too-few-{series}-{row}")
+        # Written beside the point, on the side with room.
+        right = share < 0.7
+        axes.text(
+            share + (0.02 if right else -0.02),
+            y,
+            f"too few (n={estimate.n})",
+            ha="left" if right else "right",
+            va="center",
+            fontsize=7,
+            color="#4b5563",
+        )
+        drawn = True
+    return drawn
 
 
 def _bar_extents(

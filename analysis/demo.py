@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import QuerySet
 
 from annotate.models import Campaign
 from annotate.schemes import COCONOT, scheme_for
@@ -23,7 +24,7 @@ from inference.models import GenerationRun, ModelSpec, RunStatus
 from inference.services import generation_run_create, generation_run_resume, model_spec_save
 from judging.judges_text import COMPLIED, NOT_COMPLIED, KeywordMatcher
 from judging.models import JudgeRun
-from judging.services import judge_run_resume, judge_save
+from judging.services import judge_ensure, judge_run_resume
 
 SAMPLES = Path(__file__).resolve().parent.parent / "benchmarks" / "samples"
 SAMPLE_RUBRIC = SAMPLES / "demur_rubric.json"
@@ -37,6 +38,11 @@ DEMO_JUDGE_MODEL = "smollm2-135m-judge"
 DEMO_RUBRIC_JUDGE = "smollm2-rubric"
 DEMO_CAMPAIGN = "Demo: SmolLM2 on the sample prompts"
 DEMO_OVERLAP = 2
+# The account the demo starts its own runs as (nobody can log in to it). It is what tells the
+# demo's runs from a researcher's runs of the same model: `make demo` resumes, and puts in its
+# campaign, only runs it started itself.
+DEMO_RUNNER = "make-demo"
+SAMPLE_SLUGS = ("demur-sample", "demur-sample-contrast")
 
 
 @dataclass(frozen=True)
@@ -98,27 +104,77 @@ def demo_runs_start() -> list[GenerationRun]:
         settings={**SMOLLM2, "max_new_tokens": 96, "system_prompt": ""},
         description="The same model as a judge: short outputs, no system prompt.",
     )
-    judge_save(name=DEMO_RUBRIC_JUDGE, kind="coconot_rubric", model_spec=judge_model)
-    demo_runs_resume(model)
+    # The same definition on every start finds the same version; a changed one makes the next.
+    judge_ensure(name=DEMO_RUBRIC_JUDGE, kind="coconot_rubric", model_spec=judge_model)
+    runner = demo_runner()
+    demo_runs_adopt(model=model, runner=runner)
+    demo_runs_resume()
     started = []
-    for benchmark in Benchmark.objects.filter(slug__startswith="demur-sample"):
-        if not GenerationRun.objects.filter(benchmark=benchmark, model_spec=model).exists():
+    for benchmark in Benchmark.objects.filter(slug__in=SAMPLE_SLUGS).order_by("slug"):
+        # Any run of its own, cancelled ones included: a run the researcher cancelled stays so.
+        if not demo_runs().filter(benchmark=benchmark).exists():
             started.append(
                 generation_run_create(
                     benchmark=benchmark,
                     model_spec=model,
                     judges_after=["keyword", DEMO_RUBRIC_JUDGE],
+                    created_by=runner,
                 )
             )
     return started
 
 
-def demo_runs_resume(model: ModelSpec) -> None:
+def demo_runner() -> User:
+    user, created = User.objects.get_or_create(
+        username=DEMO_RUNNER, defaults={"is_active": False, "first_name": "make demo"}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def demo_runs() -> QuerySet[GenerationRun]:
+    """The runs `make demo` started itself: never a researcher's, whatever the model."""
+    return GenerationRun.objects.filter(created_by__username=DEMO_RUNNER)
+
+
+def demo_runs_adopt(*, model: ModelSpec, runner: User) -> None:
+    """Databases made before runs were marked: there the demo's run of a sample benchmark is the
+    first run of the demo model on it (the demo made it the moment it made the model), so that
+    one, and no later run, is marked as the demo's. Nothing to do once every sample has one."""
+    for slug in SAMPLE_SLUGS:
+        if demo_runs().filter(benchmark__slug=slug).exists():
+            continue
+        first = (
+            GenerationRun.objects.filter(model_spec=model, benchmark__slug=slug)
+            .order_by("pk")
+            .first()
+        )
+        if first is not None and first.created_by_id is None and not first.imported:
+            first.created_by = runner
+            first.save(update_fields=["created_by"])
+            JudgeRun.objects.filter(
+                run=first, created_by=None, judge__name__in=first.judges_after
+            ).update(created_by=runner)
+
+
+# Work that stopped with the demo: the worker was killed under it, or its chunks failed. Never
+# a cancelled run: somebody stopped it on purpose.
+INTERRUPTED = (RunStatus.PENDING, RunStatus.RUNNING, RunStatus.FAILED)
+
+
+def demo_runs_resume() -> None:
     """Ctrl-C kills the worker mid-chunk, and the embedded broker does not hand a message back
-    the way Redis does; work that was under way when the demo stopped is queued again."""
-    for run in GenerationRun.objects.filter(model_spec=model).exclude(status=RunStatus.DONE):
+    the way Redis does; the demo's own work that was under way when it stopped is queued again.
+    A researcher's runs, and judge runs a researcher started on the demo's runs, are theirs to
+    resume."""
+    for run in demo_runs().filter(status__in=INTERRUPTED):
         generation_run_resume(run=run)
-    for judge_run in JudgeRun.objects.filter(run__model_spec=model).exclude(status=RunStatus.DONE):
+    judge_runs = JudgeRun.objects.filter(
+        run__in=demo_runs(), created_by__username=DEMO_RUNNER, status__in=INTERRUPTED
+    )
+    for judge_run in judge_runs:
         judge_run_resume(judge_run=judge_run)
 
 
@@ -135,7 +191,7 @@ def demo_campaign_ensure() -> Campaign | None:
     """The demo annotator's campaign over every finished demo run (overlap 2: the demo
     annotator and the demo researcher both label). Made when the first run finishes and
     extended when the next one does; None while no demo run has finished."""
-    finished = list(GenerationRun.objects.filter(model_name=DEMO_MODEL, status=RunStatus.DONE))
+    finished = list(demo_runs().filter(status=RunStatus.DONE).order_by("pk"))
     if not finished:
         return None
     campaign = Campaign.objects.filter(is_demo=True, name=DEMO_CAMPAIGN).first()
@@ -160,7 +216,9 @@ def demo_campaign_ensure() -> Campaign | None:
 
 
 def demo_campaign_on_run_finished(sender: object, run_id: int, **kwargs: object) -> None:
-    if GenerationRun.objects.filter(pk=run_id, model_name=DEMO_MODEL).exists():
+    """Only the demo's own runs reach its campaign: a researcher's run of the demo model is
+    theirs, and nobody asked annotators to label it."""
+    if demo_runs().filter(pk=run_id).exists():
         demo_campaign_ensure()
 
 

@@ -16,6 +16,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,6 +25,7 @@ from django.db.models import Q
 from analysis.selectors import latest_judge_runs
 from annotate.models import Assignment, AssignmentStatus, Campaign, Item
 from judging.models import Verdict
+from judging.selectors import judge_label_parts
 
 FORMATS = ("jsonl", "csv", "parquet")
 CHUNK_SIZE = 2000
@@ -71,7 +73,13 @@ class GoldExport:
 
     @property
     def judges(self) -> list[str]:
-        return sorted(set(self.judge_run_names.values()))
+        """Judge versions by label (``keyword``, ``gpt4-rubric v2``), by name then version."""
+        return sorted(set(self.judge_run_names.values()), key=judge_label_parts)
+
+    @cached_property  # one dict for every row (the dataclass is frozen; this writes __dict__)
+    def judge_versions(self) -> dict[str, int]:
+        """Which version of its judge each verdict column is: label -> version number."""
+        return {label: judge_label_parts(label)[1] for label in self.judges}
 
     def columns(self) -> list[str]:
         """The flat columns of CSV and Parquet, in order."""
@@ -160,6 +168,7 @@ class GoldExport:
                 "gold_source": gold_source,
                 "labels": labels.get(item_id, {}),
                 "judges": verdicts.get(response_id, {}),
+                "judge_versions": self.judge_versions,
                 "item_id": item_id,
                 "inclusion_probability": probability,
             }
@@ -214,7 +223,7 @@ def gold_export(
         annotator_id: f"A{index}" for index, annotator_id in enumerate(annotator_ids, start=1)
     }
     judge_run_names = {
-        judge_run.pk: judge_run.judge.name
+        judge_run.pk: judge_run.judge.label
         for run in campaign.runs.order_by("pk")
         for judge_run in latest_judge_runs(run=run)
     }
@@ -239,7 +248,7 @@ def flat_columns(annotators: list[str], judges: list[str]) -> list[str]:
         *PROMPT_FIELDS,
         *GOLD_FIELDS,
         *(f"label_{name}" for name in annotators),
-        *(f"judge_{name}" for name in judges),
+        *(column for name in judges for column in (f"judge_{name}", f"judge_{name}_version")),
         *ITEM_FIELDS,
     ]
 
@@ -251,7 +260,7 @@ def flat_row(row: Row, annotators: list[str], judges: list[str]) -> list[Any]:
         *(row[name] for name in PROMPT_FIELDS),
         *(row[name] for name in GOLD_FIELDS),
         *(labels.get(name) for name in annotators),
-        *(verdicts.get(name) for name in judges),
+        *(cell for name in judges for cell in (verdicts.get(name), judge_label_parts(name)[1])),
         *(row[name] for name in ITEM_FIELDS),
     ]
 
@@ -340,6 +349,7 @@ def parquet_schema(annotators: list[str], judges: list[str]) -> Any:
     import pyarrow as pa
 
     types = {"item_id": pa.int64(), "inclusion_probability": pa.float64()}
+    types |= {f"judge_{name}_version": pa.int64() for name in judges}
     return pa.schema(
         pa.field(name, types.get(name, pa.string()), nullable=name not in types)
         for name in flat_columns(annotators, judges)

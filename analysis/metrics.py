@@ -63,16 +63,33 @@ _NONE = np.array(None, dtype=object)
 
 # --- results ----------------------------------------------------------------------------------
 
+# How an interval was computed, and how a page names it. Every interval is a bootstrap one
+# unless it says otherwise; the others are named wherever they are shown.
+BOOTSTRAP = "bootstrap"
+PPI = "ppi"
+NORMAL = "normal"
+INTERVAL_LABELS = {
+    BOOTSTRAP: "95% bootstrap CI",
+    PPI: "PPI 95% CI",
+    NORMAL: "95% normal-approximation CI",
+}
+
 
 @dataclass(frozen=True)
 class Estimate:
-    """A figure with its 95% interval; value None when undefined or too few items (see reason)."""
+    """A figure with its 95% interval; value None when undefined or too few items (see reason).
+    ``interval`` says how the interval was computed (a key of INTERVAL_LABELS)."""
 
     value: float | None
     low: float | None
     high: float | None
     n: int
     reason: str = ""
+    interval: str = BOOTSTRAP
+
+    @property
+    def interval_label(self) -> str:
+        return INTERVAL_LABELS[self.interval]
 
     def __str__(self) -> str:
         if self.value is None:
@@ -738,10 +755,10 @@ def _mean_and_variance(values: FloatArray, weights: FloatArray | None) -> tuple[
     return mean, spread * n / (n - 1) if n > 1 else float("nan")
 
 
-def _normal_estimate(value: float, variance: float, z: float, n: int) -> Estimate:
+def _normal_estimate(value: float, variance: float, z: float, n: int, interval: str) -> Estimate:
     """value ± z·sd, the interval clipped to [0, 1]: a rate outside it is impossible."""
     half = z * float(np.sqrt(variance))
-    return Estimate(value, max(0.0, value - half), min(1.0, value + half), n)
+    return Estimate(value, max(0.0, value - half), min(1.0, value + half), n, interval=interval)
 
 
 def judge_corrected_rate(
@@ -763,9 +780,10 @@ def judge_corrected_rate(
 
     ``weights`` are the inverse inclusion probabilities of the labelled items. An oversampled
     stratum would otherwise dominate the rectifier, so it becomes a weighted (Hajek) mean with its
-    linearised variance; the same goes for the gold-only ``classical`` rate. ``judge_only`` is the
-    judge's compliance rate on all responses as :func:`compliance_rate` defines it (failures
-    outside the denominator), with a normal-theory interval.
+    linearised variance; the same goes for the gold-only ``classical`` rate (a normal-theory
+    interval, marked NORMAL; the corrected one is marked PPI). ``judge_only`` is
+    :func:`compliance_rate` of all responses, bootstrap interval and seed included: the very
+    figure the run report shows for this judge, so both pages print the same bracket.
     """
     every = _as_labels(judge_all, "judge_all")
     on_gold = _as_labels(judge_on_gold, "judge_on_gold")
@@ -782,13 +800,7 @@ def judge_corrected_rate(
         "failed_labelled": int(np.isin(on_gold, FAILURES).sum()),
         "weighted": weight is not None,
     }
-    judged = int((~failed_all).sum())
-    reason = _too_few(judged)
-    if reason:
-        judge_only = _undefined(judged, reason)
-    else:
-        rate = float((every == COMPLIED).sum() / judged)
-        judge_only = _normal_estimate(rate, rate * (1 - rate) / judged, z, judged)
+    judge_only = compliance_rate(every).rate
     reason = _too_few(n_labelled) or _too_few(n_all)
     if reason:
         undefined = _undefined(n_labelled, reason)
@@ -799,9 +811,11 @@ def judge_corrected_rate(
     judge_mean = float(predicted.mean())
     judge_variance = float(predicted.var(ddof=1)) / n_all
     bias, bias_variance = _mean_and_variance(rectifier, weight)
-    corrected = _normal_estimate(judge_mean + bias, judge_variance + bias_variance, z, n_labelled)
+    corrected = _normal_estimate(
+        judge_mean + bias, judge_variance + bias_variance, z, n_labelled, PPI
+    )
     gold_rate, gold_variance = _mean_and_variance(truth, weight)
-    classical = _normal_estimate(gold_rate, gold_variance, z, n_labelled)
+    classical = _normal_estimate(gold_rate, gold_variance, z, n_labelled, NORMAL)
     return PPIReport(corrected=corrected, judge_only=judge_only, classical=classical, **report)
 
 

@@ -23,6 +23,7 @@ from analysis.selectors import (
     run_verdict_labels,
 )
 from inference.models import GenerationRun
+from judging.selectors import judge_label_parts
 
 ALL = "All categories"
 
@@ -34,7 +35,20 @@ class Column:
 
     @property
     def title(self) -> str:
-        return f"{self.run.model_name} · {self.judge}"
+        """Unique on the page: two runs of one model differ by their run number."""
+        return f"{self.run.model_name} (run {self.run.pk}) · {self.judge}"
+
+    @property
+    def contrast(self) -> bool:
+        return self.run.benchmark.kind == "contrast"
+
+    @property
+    def better(self) -> str:
+        """Which way this column's compliance rate should go: runs of both benchmark kinds can
+        sit side by side, and the good direction differs between them."""
+        if self.contrast:
+            return "contrast: higher is better"
+        return "noncompliance: lower is better"
 
 
 @dataclass
@@ -54,6 +68,12 @@ class RunReport:
     categories: list[RateRow]
     contrast: bool
 
+    @property
+    def noncompliance(self) -> bool:
+        """Whether any column is of a noncompliance benchmark (``contrast``: any of a contrast
+        one); a report comparing both kinds explains both directions."""
+        return any(not column.contrast for column in self.columns)
+
 
 def run_report(*, runs: Sequence[GenerationRun]) -> RunReport:
     columns: list[Column] = []
@@ -62,7 +82,7 @@ def run_report(*, runs: Sequence[GenerationRun]) -> RunReport:
         for column in run_judge_columns(run=run):
             columns.append(Column(run=run, judge=column.judge))
             judged.append(column)
-    contrast = [column.run.benchmark.kind == "contrast" for column in columns]
+    contrast = [column.contrast for column in columns]
     categories = sorted({c for column in judged for c in column.categories})
     return RunReport(
         runs=list(runs),
@@ -133,6 +153,18 @@ class AgreementReportPage:
     misses: JudgeMisses | None = None
     # Items whose annotators disagree and that nobody has settled: not in any figure.
     unsettled: int = 0
+    # Judges with several versions, each version on the gold items that all of them judged.
+    versions: list[JudgeVersions] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class JudgeVersions:
+    """The versions of one judge against the same gold items (those every version gave a
+    verdict on), so that a change to a judge shows as a change in its figures, not in its items."""
+
+    name: str
+    items: int
+    versions: list[tuple[str, metrics.AgreementReport]]
 
 
 # The agreement page lists this many items where a judge differs from the gold label at most;
@@ -210,12 +242,34 @@ def agreement_report(*, data: CampaignData, run_labels: dict[int, str]) -> Agree
         comparisons=comparisons,
         calibrations=_calibrations(data, gold_rows) if data.comparable_with_judges else [],
         misses=judge_misses(data, gold_rows) if judges else None,
+        versions=_judge_versions(data, gold_rows, weighted) if judges else [],
         unsettled=sum(
             1
             for gold, ratings in zip(data.gold, data.ratings, strict=True)
             if gold is None and len({r for r in ratings if r is not None}) > 1
         ),
     )
+
+
+def _judge_versions(
+    data: CampaignData, gold_rows: list[int], weighted: bool
+) -> list[JudgeVersions]:
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for label in data.judges:  # in name, then version order
+        by_name[judge_label_parts(label)[0]].append(label)
+    results = []
+    for name, labels in sorted(by_name.items()):
+        if len(labels) < 2:
+            continue
+        rows = [i for i in gold_rows if all(data.judges[label][i] is not None for label in labels)]
+        versions = []
+        for label in labels:
+            gold, judge, weights = _pairs(data, data.judges[label], rows)
+            versions.append(
+                (label, metrics.agreement(gold, judge, weights=weights if weighted else None))
+            )
+        results.append(JudgeVersions(name=name, items=len(rows), versions=versions))
+    return results
 
 
 def _calibrations(
@@ -327,18 +381,23 @@ def _corrected_rates(data: CampaignData, run_labels: dict[int, str]) -> list[Cor
 def run_report_chart(report: RunReport) -> SafeString:
     from analysis import charts  # matplotlib: loaded by the first chart, not by every process
 
+    # The overall row first: with few responses it is often the one figure there is.
+    rows = [report.overall, *report.categories]
     series = [
-        (
-            column.title,
-            [_rate_of(row.cells[index]) for row in report.categories],
-        )
+        (column.title, [_rate_of(row.cells[index]) for row in rows])
         for index, column in enumerate(report.columns)
     ]
-    return charts.rate_bars([row.name for row in report.categories], series)
+    observed = [[_observed_share(row.cells[index]) for row in rows] for index in range(len(series))]
+    return charts.rate_bars([row.name for row in rows], series, observed=observed)
 
 
 def _rate_of(cell: metrics.RateReport | None) -> metrics.Estimate | None:
     return cell.rate if cell is not None else None
+
+
+def _observed_share(cell: metrics.RateReport | None) -> float | None:
+    """Complied / judged, for the chart's point where there are too few items for a figure."""
+    return cell.complied / cell.judged if cell is not None and cell.judged else None
 
 
 def agreement_charts(report: AgreementReportPage) -> dict[str, SafeString]:

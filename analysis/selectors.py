@@ -13,6 +13,7 @@ from annotate.schemes import scheme_values
 from annotate.selectors import campaign_population
 from inference.models import GenerationRun
 from judging.models import JudgeRun, Verdict
+from judging.selectors import judge_label_parts
 
 # Values a campaign's scheme must use for its labels to be compared with judges' verdicts.
 JUDGE_VALUES = frozenset({"complied", "not_complied", "neither"})
@@ -29,17 +30,18 @@ class JudgeColumn:
 
 
 def latest_judge_runs(*, run: GenerationRun) -> list[JudgeRun]:
-    """The newest judge run of each judge on this run: a judge run again replaces the last."""
+    """The newest judge run of each judge version on this run: a judge run again replaces the
+    last, and each version of a judge is a judge of its own (``gpt4-rubric v2``)."""
     newest: dict[int, JudgeRun] = {}
     for judge_run in run.judge_runs.select_related("judge").order_by("pk"):
         newest[judge_run.judge_id] = judge_run
-    return sorted(newest.values(), key=lambda jr: jr.judge.name)
+    return sorted(newest.values(), key=lambda jr: (jr.judge.name, jr.judge.version))
 
 
 def run_judge_columns(*, run: GenerationRun) -> list[JudgeColumn]:
     columns = []
     for judge_run in latest_judge_runs(run=run):
-        column = JudgeColumn(judge=judge_run.judge.name)
+        column = JudgeColumn(judge=judge_run.judge.label)
         rows = Verdict.objects.filter(judge_run=judge_run).values_list(
             "response__prompt__category", "response__prompt__subcategory", "label"
         )
@@ -137,7 +139,7 @@ def _fill_judges(data: CampaignData, response_of_item: dict[int, int]) -> None:
     scores: dict[str, dict[int, float]] = defaultdict(dict)
     for run in runs:
         for judge_run in latest_judge_runs(run=run):
-            name = judge_run.judge.name
+            name = judge_run.judge.label  # the version that produced these verdicts
             rows = Verdict.objects.filter(judge_run=judge_run).values_list(
                 "response_id", "label", "score"
             )
@@ -147,19 +149,27 @@ def _fill_judges(data: CampaignData, response_of_item: dict[int, int]) -> None:
                     scores[name][response_id] = score
     responses = [response_of_item[item_id] for item_id in data.item_ids]
     data.judges = {
-        name: [labels.get(r) for r in responses] for name, labels in sorted(verdicts.items())
+        name: [labels.get(r) for r in responses]
+        for name, labels in sorted(verdicts.items(), key=_by_version)
     }
     data.judge_scores = {
-        name: [found.get(r) for r in responses] for name, found in sorted(scores.items())
+        name: [found.get(r) for r in responses]
+        for name, found in sorted(scores.items(), key=_by_version)
     }
+
+
+def _by_version(entry: tuple[str, object]) -> tuple[str, int]:
+    """Judges by name, then version (v10 after v9), as the columns of every report."""
+    return judge_label_parts(entry[0])
 
 
 def run_verdict_labels(*, campaign: Campaign, run_id: int, judge: str) -> list[str]:
     """The verdict labels of the newest run of this judge on this run, for the responses the
     campaign draws its items from (answered, inside its category filters): the population its
     labelled sample can speak for."""
+    name, version = judge_label_parts(judge)  # a label names exactly one version
     judge_run = (
-        JudgeRun.objects.filter(run_id=run_id, judge__name=judge)
+        JudgeRun.objects.filter(run_id=run_id, judge__name=name, judge__version=version)
         .select_related("run")
         .order_by("-pk")
         .first()
@@ -170,6 +180,7 @@ def run_verdict_labels(*, campaign: Campaign, run_id: int, judge: str) -> list[s
         runs=[judge_run.run],
         categories=campaign.categories,
         subcategories=campaign.subcategories,
+        exclude_truncated=campaign.exclude_truncated,
     )
     verdicts = Verdict.objects.filter(judge_run=judge_run, response__in=population.values("pk"))
     return list(verdicts.values_list("label", flat=True))

@@ -8,8 +8,16 @@ from config.admin import ResearcherAdmin
 
 @admin.register(Campaign)
 class CampaignAdmin(ResearcherAdmin):
-    list_display = ["name", "sampling", "overlap", "show_model_name", "is_demo", "created_at"]
-    list_filter = ["sampling", "is_demo", "runs__benchmark"]
+    list_display = [
+        "name",
+        "status",
+        "sampling",
+        "overlap",
+        "show_model_name",
+        "is_demo",
+        "created_at",
+    ]
+    list_filter = ["status", "sampling", "is_demo", "runs__benchmark"]
     search_fields = ["name", "description"]
     filter_horizontal = ["runs", "annotators", "sampling_judges"]
 

@@ -12,14 +12,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotate.forms import CampaignForm, GoldForm
-from annotate.models import Campaign, Item
-from annotate.selectors import campaign_list, campaign_progress, review_rows
+from annotate.forms import CampaignForm, GoldForm, initial_from
+from annotate.models import Campaign, CampaignStatus, Item
+from annotate.selectors import (
+    campaign_list,
+    campaign_progress,
+    review_counts,
+    review_rows,
+)
 from annotate.services import (
     CAMPAIGN_SETTINGS,
     CampaignError,
     LabelError,
     campaign_create,
+    campaign_status_set,
     gold_set,
 )
 from annotate.text import markdown_safe
@@ -30,12 +36,23 @@ from config.roles import researcher_required
 @researcher_required
 @require_GET
 def campaigns(request: HttpRequest) -> HttpResponse:
-    return render(request, "annotate/campaign_list.html", {"campaigns": campaign_list()[:200]})
+    show_archived = request.GET.get("archived") == "1"
+    context = {
+        "campaigns": campaign_list(archived=show_archived)[:200],
+        "show_archived": show_archived,
+        "archived_count": Campaign.objects.filter(status=CampaignStatus.ARCHIVED).count(),
+    }
+    return render(request, "annotate/campaign_list.html", context)
 
 
 @researcher_required
 @require_http_methods(["GET", "POST"])
 def campaign_new(request: HttpRequest) -> HttpResponse:
+    if "refresh" in request.POST:
+        # "Update the lists" (the page without JavaScript): the same form again, its pick
+        # lists now those of the runs ticked, and nothing created or complained about yet.
+        form = CampaignForm(initial=initial_from(request.POST))
+        return render(request, "annotate/campaign_new.html", {"form": form})
     form = CampaignForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -46,9 +63,18 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
             )
             return redirect("campaigns:detail", pk=campaign.pk)
         except CampaignError as error:
-            form.add_error(None, str(error))
+            form.add_error(error.field, str(error))
     status = 400 if request.method == "POST" else 200
     return render(request, "annotate/campaign_new.html", {"form": form}, status=status)
+
+
+@researcher_required
+@require_GET
+def campaign_picks(request: HttpRequest) -> HttpResponse:
+    """The category and subcategory pick lists for the runs ticked so far (htmx swaps them in
+    when runs or categories change)."""
+    form = CampaignForm(initial=initial_from(request.GET))
+    return render(request, "annotate/campaign_new.html#picks", {"form": form})
 
 
 @researcher_required
@@ -57,6 +83,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     context = {
         "campaign": campaign,
+        "statuses": CampaignStatus,
         "progress": campaign_progress(campaign=campaign),
         "guidelines": markdown_safe(campaign.guidelines),
         "runs": campaign.runs.select_related("benchmark"),
@@ -64,24 +91,54 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "annotate/campaign.html", context)
 
 
+# Messages after a status change: what it means for annotators.
+STATUS_DONE = {
+    CampaignStatus.OPEN: "Campaign reopened: annotators can label it again.",
+    CampaignStatus.CLOSED: "Campaign closed: annotators see it as closed and can label no more.",
+    CampaignStatus.ARCHIVED: "Campaign archived: closed, and hidden from annotators' lists and "
+    "from the campaign list.",
+}
+
+
+@researcher_required
+@require_POST
+def campaign_status(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        campaign_status_set(campaign=campaign, status=request.POST.get("status", ""))
+    except CampaignError as error:
+        messages.error(request, str(error))
+        return redirect("campaigns:detail", pk=campaign.pk)
+    messages.success(request, STATUS_DONE[CampaignStatus(campaign.status)])
+    return redirect("campaigns:detail", pk=campaign.pk)
+
+
 @researcher_required
 @require_GET
 def review(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     reveal = request.GET.get("verdicts") == "1"
+    # Unsettled disagreements (no gold label yet) unless the researcher asks for all of them.
+    show_all = request.GET.get("show") == "all"
     one_item = whole_number(request.GET.get("item", ""))
     if one_item is not None:
         get_object_or_404(Item, pk=one_item, campaign=campaign)  # another campaign's: not found
-    rows = review_rows(campaign=campaign, reveal_verdicts=reveal, item_id=one_item)
+    rows = review_rows(
+        campaign=campaign, reveal_verdicts=reveal, item_id=one_item, unsettled_only=not show_all
+    )
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
     item_query = f"item={one_item}&" if one_item is not None else ""
+    show_query = "show=all&" if show_all else ""
     context = {
         "campaign": campaign,
         "page": page,
         "reveal": reveal,
+        "show_all": show_all,
+        "counts": review_counts(campaign=campaign),
         "one_item": one_item,
         "item_query": item_query,
-        "page_query": "&verdicts=1" if reveal else "",
+        "show_query": show_query,
+        "page_query": ("&show=all" if show_all else "") + ("&verdicts=1" if reveal else ""),
     }
     return render(request, "annotate/review.html", context)
 

@@ -13,6 +13,16 @@ class Sampling(models.TextChoices):
     JUDGE_DISAGREEMENT = "judge_disagreement", "Judge disagreement first"
 
 
+class CampaignStatus(models.TextChoices):
+    """Open: annotators label. Closed: no more labels; annotators still see it, marked closed,
+    and researchers review, settle and report as before. Archived: closed, and also hidden
+    from annotators' lists and from the researchers' default list. Any of them can reopen."""
+
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+    ARCHIVED = "archived", "Archived"
+
+
 class Campaign(models.Model):
     """People labelling a sample of responses. ``label_scheme`` is the frozen list of choices:
     ``{"name": ..., "choices": [{"value": ..., "label": ..., "key": "1"}, ...]}``."""
@@ -22,8 +32,21 @@ class Campaign(models.Model):
     runs = models.ManyToManyField(GenerationRun, related_name="campaigns")
     categories = models.JSONField(default=list, blank=True)
     subcategories = models.JSONField(default=list, blank=True)
+    # Responses cut off at the length limit (finish_reason "length") are left out of the pool:
+    # items, and every estimate that reaches past them, then speak for the untruncated ones.
+    exclude_truncated = models.BooleanField(default=False)
     sampling = models.CharField(max_length=30, choices=Sampling.choices, default=Sampling.ALL)
-    sample_size = models.PositiveIntegerField(null=True, blank=True)
+    sample_size = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Items drawn (every design but 'all')."
+    )
+    sample_size_asked = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The sample size asked for: more than sample_size when the pool was smaller.",
+    )
+    pool_size = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Responses the items were drawn from, at creation."
+    )
     sampling_judges = models.ManyToManyField("judging.Judge", blank=True, related_name="campaigns")
     seed = models.PositiveIntegerField(default=0)
     overlap = models.PositiveSmallIntegerField(
@@ -37,6 +60,10 @@ class Campaign(models.Model):
     )
     reservation_minutes = models.PositiveIntegerField(default=30)
     is_demo = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=20, choices=CampaignStatus.choices, default=CampaignStatus.OPEN
+    )
+    status_changed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -51,6 +78,16 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def takes_labels(self) -> bool:
+        return self.status == CampaignStatus.OPEN
+
+    @property
+    def pool_was_smaller(self) -> bool:
+        """Fewer items drawn than asked, because the pool had fewer responses."""
+        asked, drawn = self.sample_size_asked, self.sample_size
+        return asked is not None and drawn is not None and drawn < asked
 
 
 class Item(models.Model):

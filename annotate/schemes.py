@@ -10,6 +10,8 @@ import json
 import re
 from typing import Any
 
+from config.validation import UnstorableInput, json_loads
+
 COCONOT = "coconot"
 XSTEST = "xstest"
 CUSTOM = "custom"
@@ -84,11 +86,13 @@ def scheme_for(*, name: str, custom_json: str = "") -> dict[str, Any]:
 
 def scheme_parse(text: str) -> dict[str, Any]:
     try:
-        data = json.loads(text)
+        data = json_loads(text, what="the label scheme")  # depth, NUL, surrogates: issue 11
     except json.JSONDecodeError as error:
         raise SchemeError(
             f"Label scheme is not valid JSON: {error.msg} (line {error.lineno})."
         ) from error
+    except UnstorableInput as error:
+        raise SchemeError(str(error)) from None
     if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
         raise SchemeError('Label scheme must be an object with a "choices" list.')
     choices = [_choice(raw, index) for index, raw in enumerate(data["choices"], start=1)]

@@ -24,14 +24,19 @@ from annotate.models import (
     Assignment,
     AssignmentStatus,
     Campaign,
+    CampaignStatus,
     GoldLabel,
     GoldSource,
     Item,
     Label,
 )
+from annotate.tickets import served_ticket
 from benchmarks.models import Rubric
 from inference.models import GenerationRun, Response
 from judging.models import Verdict
+
+# Response.finish_reason of an answer cut off at the length limit (max_new_tokens).
+TRUNCATED = "length"
 
 
 def campaign_population(
@@ -39,16 +44,45 @@ def campaign_population(
     runs: Iterable[GenerationRun],
     categories: Collection[str] = (),
     subcategories: Collection[str] = (),
+    exclude_truncated: bool = False,
 ) -> QuerySet[Response]:
     """The responses a campaign over ``runs`` draws its items from: answered (no generation
-    error) and inside the category filters. Estimates that reach past the labelled sample (the
-    judge-corrected compliance rate) must stay inside this same population."""
+    error), inside the category filters and, if the campaign says so, not cut off at the length
+    limit. Estimates that reach past the labelled sample (the judge-corrected compliance rate)
+    must stay inside this same population."""
     responses = Response.objects.filter(run__in=list(runs), error="")
     if categories:
         responses = responses.filter(prompt__category__in=list(categories))
     if subcategories:
         responses = responses.filter(prompt__subcategory__in=list(subcategories))
+    if exclude_truncated:
+        responses = responses.exclude(finish_reason=TRUNCATED)
     return responses
+
+
+def population_of(campaign: Campaign, runs: Iterable[GenerationRun]) -> QuerySet[Response]:
+    """``campaign_population`` with the campaign's own filters."""
+    return campaign_population(
+        runs=runs,
+        categories=campaign.categories,
+        subcategories=campaign.subcategories,
+        exclude_truncated=campaign.exclude_truncated,
+    )
+
+
+def run_categories(*, runs: Iterable[GenerationRun]) -> dict[str, list[str]]:
+    """Each category of the runs' answered responses with its subcategories, sorted: what a
+    campaign over these runs may filter on."""
+    pairs = (
+        campaign_population(runs=runs)
+        .order_by()
+        .values_list("prompt__category", "prompt__subcategory")
+        .distinct()
+    )
+    found: dict[str, list[str]] = {}
+    for category, subcategory in sorted(pairs):
+        found.setdefault(category, []).append(subcategory)
+    return found
 
 
 def served_to(user: User) -> Exists:
@@ -85,11 +119,13 @@ def progress_counts(*, user: User, cap: int | None = None) -> dict[str, CountOf]
 
 
 def campaigns_for_annotator(*, user: User) -> QuerySet[Campaign]:
-    """The user's campaigns with ``item_count``, ``done_by_user`` and ``remaining_for_user``:
-    items still open to others that the user has not been served, plus those they hold now."""
+    """The user's campaigns, archived ones left out, with ``item_count``, ``done_by_user`` and
+    ``remaining_for_user``: items still open to others that the user has not been served, plus
+    those they hold now."""
     counts = progress_counts(user=user)
     return (
         Campaign.objects.filter(annotators=user)
+        .exclude(status=CampaignStatus.ARCHIVED)
         .annotate(
             item_count=CountOf(Item.objects.filter(campaign=OuterRef("pk")).values("pk")),
             done_by_user=counts["done"],
@@ -132,6 +168,15 @@ class Screen:
     rubric: RubricText | None
     label: Label | None
 
+    @property
+    def ticket(self) -> str:
+        """Sent back with the label: proof the item was served to this annotator."""
+        return served_ticket(
+            assignment_id=self.assignment.pk,
+            item_id=self.assignment.item_id,
+            annotator_id=self.assignment.annotator_id,
+        )
+
 
 def campaign_for_annotator(*, pk: int, user: User) -> Campaign:
     """The campaign if this user annotates it; 404 otherwise, so that other campaigns stay
@@ -159,9 +204,11 @@ def annotator_progress(*, campaign: Campaign, user: User) -> AnnotatorProgress:
 # campaign, benchmark and run with their JSON settings) cost more to plan and carry than to read.
 SCREEN_FIELDS = (
     "status",
+    "annotator",  # for the served-item ticket
     "item",
     "item__response",
     "item__response__text",
+    "item__response__finish_reason",  # the "cut off at the length limit" marker
     "item__response__run",
     "item__response__run__model_name",
     "item__response__prompt",
@@ -230,7 +277,10 @@ class CampaignProgress:
     complete_items: int
     gold: int
     adjudicated: int
-    disagreements: int
+    # Items whose annotators disagree, without a gold label yet (what is left to review), and
+    # with one (settled by a researcher).
+    unsettled: int
+    settled: int
     overlap: int
     annotators: list[AnnotatorRow]
 
@@ -251,7 +301,8 @@ def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
         complete_items=totals["complete"],
         gold=gold["gold"],
         adjudicated=gold["adjudicated"],
-        disagreements=totals["disagreements"],
+        unsettled=totals["unsettled"],
+        settled=totals["settled"],
         overlap=campaign.overlap,
         annotators=_annotator_rows(campaign),
     )
@@ -261,13 +312,15 @@ def _item_totals(campaign: Campaign) -> dict[str, int]:
     per_item = Item.objects.filter(campaign=campaign).annotate(
         n_labels=Count("assignments__label"),
         n_values=Count("assignments__label__value", distinct=True),
+        has_gold=Exists(GoldLabel.objects.filter(item=OuterRef("pk"))),
     )
     # Django runs this as an aggregate over a per-item subquery: one query, no rows fetched.
     totals = per_item.aggregate(
         items=Count("pk"),
         labels=Coalesce(Sum("n_labels"), 0),
         complete=Count("pk", filter=Q(n_labels__gte=campaign.overlap)),
-        disagreements=Count("pk", filter=Q(n_values__gt=1)),
+        unsettled=Count("pk", filter=Q(n_values__gt=1, has_gold=False)),
+        settled=Count("pk", filter=Q(n_values__gt=1, has_gold=True)),
     )
     return {key: int(value) for key, value in totals.items()}
 
@@ -301,24 +354,55 @@ def demo_label_count(*, campaign: Campaign) -> int:
     return Label.objects.filter(assignment__item__campaign=campaign, is_demo=True).count()
 
 
-def campaign_list() -> QuerySet[Campaign]:
-    return Campaign.objects.annotate(
+def campaign_list(*, archived: bool = True) -> QuerySet[Campaign]:
+    """Every campaign, or (``archived=False``) those not archived."""
+    campaigns = Campaign.objects.all()
+    if not archived:
+        campaigns = campaigns.exclude(status=CampaignStatus.ARCHIVED)
+    return campaigns.annotate(
         item_count=Count("items", distinct=True),
         annotator_count=Count("annotators", distinct=True),
     ).order_by("-created_at")
 
 
+def review_counts(*, campaign: Campaign) -> dict[str, int]:
+    """Items whose annotators disagree: ``unsettled`` (no gold label yet) and ``settled``."""
+    totals = _item_totals(campaign)
+    return {"unsettled": totals["unsettled"], "settled": totals["settled"]}
+
+
 def review_rows(
-    *, campaign: Campaign, reveal_verdicts: bool, item_id: int | None = None
+    *,
+    campaign: Campaign,
+    reveal_verdicts: bool,
+    item_id: int | None = None,
+    unsettled_only: bool = True,
 ) -> QuerySet[Item]:
-    """Items whose annotators disagree, most labels first, with labels (and on request the
-    judges' verdicts) prefetched; with ``item_id``, that one item whether or not they disagree
-    (the agreement report links here for items where a judge differs from the gold label)."""
+    """Items whose annotators disagree (only those without a gold label yet, unless
+    ``unsettled_only`` is False), most labels first, with labels, the rubric annotators read
+    (``rubric_acceptable``, ``rubric_unacceptable``) and on request the judges' verdicts; with
+    ``item_id``, that one item whether or not they disagree (the agreement report links here
+    for items where a judge differs from the gold label)."""
     items = Item.objects.filter(campaign=campaign).annotate(
         n_labels=Count("assignments__label"),
         n_values=Count("assignments__label__value", distinct=True),
     )
-    items = items.filter(pk=item_id) if item_id is not None else items.filter(n_values__gt=1)
+    if item_id is not None:
+        items = items.filter(pk=item_id)
+    else:
+        items = items.filter(n_values__gt=1)
+        if unsettled_only:
+            items = items.filter(gold__isnull=True)
+    # The labeling screen shows the subcategory's current rubric: the same text here.
+    rubric = Rubric.objects.filter(
+        benchmark_id=OuterRef("response__prompt__benchmark_id"),
+        subcategory=OuterRef("response__prompt__subcategory"),
+        is_current=True,
+    ).order_by()
+    items = items.annotate(
+        rubric_acceptable=Subquery(rubric.values("acceptable")[:1]),
+        rubric_unacceptable=Subquery(rubric.values("unacceptable")[:1]),
+    )
     items = (
         items.select_related("response__prompt", "response__run", "gold", "gold__decided_by")
         .prefetch_related(

@@ -23,6 +23,7 @@ from annotate.models import (
     Assignment,
     AssignmentStatus,
     Campaign,
+    CampaignStatus,
     GoldLabel,
     GoldSource,
     Item,
@@ -32,9 +33,14 @@ from annotate.models import (
 )
 from annotate.sampling import Candidate, JudgeReading, SamplingError, draw
 from annotate.schemes import scheme_values
-from annotate.selectors import campaign_population, served_to
+from annotate.selectors import campaign_population, run_categories, served_to
+from annotate.tickets import ticket_matches
 from inference.models import GenerationRun
 from judging.models import Judge, Verdict
+
+# The most time one label is credited with (a day), for one submission and for its total over
+# changes: a tab left open is not work, and the total must fit its integer column.
+MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 
 # Expired reservations handed back per request; the rest wait for the next request.
 SWEEP_BATCH = 200
@@ -48,6 +54,7 @@ CAMPAIGN_SETTINGS = (
     "runs",
     "categories",
     "subcategories",
+    "exclude_truncated",
     "sampling",
     "sample_size",
     "sampling_judges",
@@ -62,7 +69,12 @@ CAMPAIGN_SETTINGS = (
 
 
 class CampaignError(ValueError):
-    """A campaign that cannot be created as asked; the message names the setting."""
+    """A campaign that cannot be created as asked; the message names the setting, and
+    ``field`` names the form or API field at fault when one is."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class LabelError(ValueError):
@@ -78,6 +90,7 @@ def campaign_create(
     sample_size: int | None = None,
     categories: Collection[str] = (),
     subcategories: Collection[str] = (),
+    exclude_truncated: bool = False,
     sampling_judges: Collection[Judge] = (),
     seed: int = 0,
     overlap: int = 3,
@@ -93,7 +106,16 @@ def campaign_create(
     _check_campaign_settings(
         runs=runs, overlap=overlap, sampling=sampling, sampling_judges=sampling_judges
     )
-    candidates = campaign_candidates(runs=runs, categories=categories, subcategories=subcategories)
+    categories, subcategories = sorted(set(categories)), sorted(set(subcategories))
+    check_category_names(runs=runs, categories=categories, subcategories=subcategories)
+    candidates = campaign_candidates(
+        runs=runs,
+        categories=categories,
+        subcategories=subcategories,
+        exclude_truncated=exclude_truncated,
+    )
+    if not candidates and exclude_truncated:
+        _refuse_all_truncated(runs=runs, categories=categories, subcategories=subcategories)
     readings = _judge_readings(candidates, sampling_judges) if sampling_judges else []
     try:
         drawn = draw(
@@ -105,14 +127,19 @@ def campaign_create(
         )
     except SamplingError as error:
         raise CampaignError(str(error)) from error
+    sampled = sampling != Sampling.ALL
     with transaction.atomic():
         campaign = Campaign.objects.create(
             name=name,
             description=description,
-            categories=sorted(categories),
-            subcategories=sorted(subcategories),
+            categories=categories,
+            subcategories=subcategories,
+            exclude_truncated=exclude_truncated,
             sampling=sampling,
-            sample_size=sample_size,
+            # What was drawn, and what was asked: more than the pool holds is drawn as all of it.
+            sample_size=len(drawn) if sampled else None,
+            sample_size_asked=sample_size if sampled else None,
+            pool_size=len(candidates),
             seed=seed,
             overlap=overlap,
             label_scheme=label_scheme,
@@ -149,7 +176,10 @@ def campaign_extend(*, campaign: Campaign, runs: Iterable[GenerationRun]) -> int
     fresh = [
         c
         for c in campaign_candidates(
-            runs=runs, categories=campaign.categories, subcategories=campaign.subcategories
+            runs=runs,
+            categories=campaign.categories,
+            subcategories=campaign.subcategories,
+            exclude_truncated=campaign.exclude_truncated,
         )
         if c.response_id not in known
     ]
@@ -174,6 +204,18 @@ def campaign_extend(*, campaign: Campaign, runs: Iterable[GenerationRun]) -> int
     return len(drawn)
 
 
+def campaign_status_set(*, campaign: Campaign, status: str) -> Campaign:
+    """Open, close or archive a campaign (see ``CampaignStatus``). Nothing else changes: labels,
+    gold labels and reservations stay, so reopening carries on where it stopped."""
+    if status not in CampaignStatus.values:
+        raise CampaignError(f"Status {status!r} is not one of {', '.join(CampaignStatus.values)}.")
+    if campaign.status != status:
+        campaign.status = status
+        campaign.status_changed_at = timezone.now()
+        campaign.save(update_fields=["status", "status_changed_at"])
+    return campaign
+
+
 def _check_campaign_settings(
     *,
     runs: list[GenerationRun],
@@ -189,14 +231,75 @@ def _check_campaign_settings(
         raise CampaignError("Sampling by judge disagreement needs at least one judge.")
 
 
+def check_category_names(
+    *, runs: Iterable[GenerationRun], categories: Collection[str], subcategories: Collection[str]
+) -> None:
+    """Refuse category and subcategory names that no answered response of the runs has (a
+    subcategory must also lie inside the chosen categories), naming each one, and the name it
+    probably meant when only its case differs."""
+    known = run_categories(runs=runs)
+    _refuse_unknown("Category", categories, known, "the chosen runs", field="categories")
+    chosen = categories or list(known)
+    inside = [sub for category in chosen for sub in known[category]]
+    anywhere = [sub for subs in known.values() for sub in subs]
+    elsewhere = [sub for sub in subcategories if sub in anywhere and sub not in inside]
+    if elsewhere:
+        raise CampaignError(
+            f"{_names('Subcategory', elsewhere)} not in the chosen categories "
+            f"({', '.join(chosen)}).",
+            field="subcategories",
+        )
+    _refuse_unknown(
+        "Subcategory", subcategories, anywhere, "the chosen runs", field="subcategories"
+    )
+
+
+def _refuse_unknown(
+    kind: str, names: Collection[str], known: Collection[str], where: str, *, field: str
+) -> None:
+    unknown = [name for name in names if name not in known]
+    if not unknown:
+        return
+    by_case = {name.casefold(): name for name in known}
+    meant = [repr(by_case[name.casefold()]) for name in unknown if name.casefold() in by_case]
+    hint = f" (did you mean {', '.join(meant)}? Names are case-sensitive)" if meant else ""
+    raise CampaignError(f"{_names(kind, unknown)} not in {where}{hint}.", field=field)
+
+
+def _names(kind: str, names: list[str]) -> str:
+    """'Category 'x' is' or 'Categories 'x', 'y' are'."""
+    quoted = ", ".join(repr(name) for name in names)
+    if len(names) == 1:
+        return f"{kind} {quoted} is"
+    plural = "Categories" if kind == "Category" else "Subcategories"
+    return f"{plural} {quoted} are"
+
+
+def _refuse_all_truncated(
+    *, runs: list[GenerationRun], categories: Collection[str], subcategories: Collection[str]
+) -> None:
+    matching = campaign_population(runs=runs, categories=categories, subcategories=subcategories)
+    if matching.exists():
+        raise CampaignError(
+            f"No responses match: all {matching.count()} matching responses were cut off at the "
+            "length limit, and truncated responses are excluded."
+        )
+
+
 def campaign_candidates(
     *,
     runs: Iterable[GenerationRun],
     categories: Collection[str] = (),
     subcategories: Collection[str] = (),
+    exclude_truncated: bool = False,
 ) -> list[Candidate]:
     """Responses a campaign may draw from (``campaign_population``), with their subcategory."""
-    responses = campaign_population(runs=runs, categories=categories, subcategories=subcategories)
+    responses = campaign_population(
+        runs=runs,
+        categories=categories,
+        subcategories=subcategories,
+        exclude_truncated=exclude_truncated,
+    )
     rows = responses.order_by("pk").values_list("pk", "prompt__subcategory")
     return [Candidate(response_id, subcategory) for response_id, subcategory in rows]
 
@@ -218,7 +321,10 @@ def assignment_next(
     *, campaign: Campaign, user: User, exclude: Collection[int] = ()
 ) -> Assignment | None:
     """The item this annotator should see next, reserved for them: one they already hold
-    (not among ``exclude``, the ones already on their screen) or a newly taken one."""
+    (not among ``exclude``, the ones already on their screen) or a newly taken one. None once
+    the campaign is closed."""
+    if not campaign.takes_labels:
+        return None
     with transaction.atomic():
         held = _held_reservation(campaign=campaign, user=user, exclude=exclude)
         if held is not None:
@@ -307,16 +413,23 @@ def label_submit(
     value: str,
     note: str = "",
     time_spent_ms: int = 0,
+    ticket: str = "",
     is_demo: bool = False,
 ) -> Label:
-    """Store (or change) this annotator's label. The same label sent twice is stored once;
-    a change keeps the old value in the label's history."""
+    """Store (or change) this annotator's label for an item served to them: their assignment,
+    or, once it expired and was swept away, the signed ``ticket`` the screen carried for it.
+    The same label sent twice is stored once; a change keeps the old value in the label's
+    history."""
     if value not in scheme_values(campaign.label_scheme):
         raise LabelError(f"{value!r} is not a label of this campaign.")
-    time_spent_ms = max(0, min(int(time_spent_ms), 24 * 3600 * 1000))
+    time_spent_ms = max(0, min(int(time_spent_ms), MAX_TIME_SPENT_MS))
     with transaction.atomic():
         assignment = _assignment_for_label(
-            campaign=campaign, user=user, assignment_id=assignment_id, item_id=item_id
+            campaign=campaign,
+            user=user,
+            assignment_id=assignment_id,
+            item_id=item_id,
+            ticket=ticket,
         )
         if assignment.status == AssignmentStatus.DONE:
             label = _label_change(assignment, value=value, note=note, time_spent_ms=time_spent_ms)
@@ -329,7 +442,7 @@ def label_submit(
 
 
 def _assignment_for_label(
-    *, campaign: Campaign, user: User, assignment_id: int, item_id: int
+    *, campaign: Campaign, user: User, assignment_id: int, item_id: int, ticket: str
 ) -> Assignment:
     # Lock the assignment only: a sweeper holds assignments and then waits for items, so also
     # locking the item here could deadlock with it.
@@ -344,6 +457,12 @@ def _assignment_for_label(
     # label it still if a slot is free, else say so.
     if not Item.objects.filter(pk=item_id, campaign=campaign).exists():
         raise LabelError("This item is not part of this campaign.")
+    if assignment is None and not ticket_matches(
+        ticket, assignment_id=assignment_id, item_id=item_id, annotator_id=user.pk
+    ):
+        # Ids are easy to guess: without its assignment or the screen's ticket, the item was
+        # never served to this annotator, and labelling it would bypass sampling and order.
+        raise LabelError("This item was not served to you; your label was not stored.")
     if not _take_slot(item_id):
         raise LabelError(
             "This item was held too long and went to other annotators; your label was not stored."
@@ -383,7 +502,8 @@ def _label_change(assignment: Assignment, *, value: str, note: str, time_spent_m
         return label  # a double click or a retry: nothing new to keep
     label.value = value
     label.note = note
-    label.time_spent_ms += time_spent_ms
+    # Many changes add up; the total stays within what one item may be credited with.
+    label.time_spent_ms = min(label.time_spent_ms + time_spent_ms, MAX_TIME_SPENT_MS)
     label.save(update_fields=["value", "note", "time_spent_ms", "updated_at"])
     # A majority gold label stood for the old value; the refresh after this decides anew.
     GoldLabel.objects.filter(item_id=assignment.item_id, source=GoldSource.MAJORITY).exclude(

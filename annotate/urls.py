@@ -18,7 +18,9 @@ campaign_patterns = (
     [
         path("", campaign_views.campaigns, name="list"),
         path("new/", campaign_views.campaign_new, name="new"),
+        path("new/picks/", campaign_views.campaign_picks, name="picks"),
         path("<int:pk>/", campaign_views.campaign_detail, name="detail"),
+        path("<int:pk>/status/", campaign_views.campaign_status, name="status"),
         path("<int:pk>/review/", campaign_views.review, name="review"),
         path("<int:pk>/items/<int:item_pk>/gold/", campaign_views.gold_post, name="gold"),
     ],

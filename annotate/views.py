@@ -41,6 +41,13 @@ def _one_int(request: HttpRequest, field: str) -> int:
     return values[0]
 
 
+def _refuse_if_closed(campaign: Campaign) -> None:
+    if not campaign.takes_labels:
+        raise LabelError(
+            "This campaign is closed: it takes no more labels, and yours was not stored."
+        )
+
+
 def _next_partial(request: HttpRequest, campaign: Campaign, exclude: list[int]) -> HttpResponse:
     """The item to hold ahead of the one now on screen, plus the annotator's bar (out of band)."""
     upcoming = assignment_next(campaign=campaign, user=_user(request), exclude=exclude)
@@ -84,6 +91,7 @@ def label_page(request: HttpRequest, pk: int) -> HttpResponse:
 def label_post(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = campaign_for_annotator(pk=pk, user=_user(request))
     try:
+        _refuse_if_closed(campaign)
         label_submit(
             campaign=campaign,
             user=_user(request),
@@ -91,6 +99,7 @@ def label_post(request: HttpRequest, pk: int) -> HttpResponse:
             item_id=_one_int(request, "item"),
             value=request.POST.get("value", ""),
             note=request.POST.get("note", "")[:5000],
+            ticket=request.POST.get("ticket", ""),
             time_spent_ms=(_ints(request.POST.get("time_spent_ms", "0"), "time_spent_ms") or [0])[
                 0
             ],
@@ -106,6 +115,7 @@ def label_post(request: HttpRequest, pk: int) -> HttpResponse:
 def skip_post(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = campaign_for_annotator(pk=pk, user=_user(request))
     try:
+        _refuse_if_closed(campaign)
         assignment_id = _one_int(request, "assignment")
         exclude = _ints(request.POST.get("on_screen", ""), "on_screen")
     except LabelError as error:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from config.validation import MAX_JSON_DEPTH, json_depth, strings_in, text_problem
+
 # How much of a file's start is searched for NUL bytes to call it binary; text never has them.
 BINARY_SNIFF_BYTES = 8192
 
@@ -68,18 +70,24 @@ def iter_jsonl(text: str, *, path: Path) -> Iterator[Record]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        if _nests_too_deep(line):
+            raise InputFileError(
+                f"Line {number} of {path.name} is JSON nested deeper than {MAX_JSON_DEPTH} levels."
+            )
         try:
-            value = json.loads(line)
+            value = json.loads(line, parse_constant=_not_json)
         except json.JSONDecodeError as error:
             raise InputFileError(
                 f"Line {number} of {path.name} is not valid JSON: {error.msg} "
                 f"(column {error.colno})."
             ) from None
+        except ValueError as error:  # NaN or Infinity
+            raise InputFileError(f"Line {number} of {path.name} holds {error}.") from None
         if not isinstance(value, dict):
             raise InputFileError(
                 f"Line {number} of {path.name} is a JSON {type(value).__name__}, not an object."
             )
-        yield Record(where=f"line {number}", fields=value)
+        yield storable(Record(where=f"line {number}", fields=value))
 
 
 def iter_csv(text: str, *, path: Path, required: tuple[str, ...]) -> Iterator[Record]:
@@ -110,8 +118,29 @@ def iter_csv(text: str, *, path: Path, required: tuple[str, ...]) -> Iterator[Re
             raise InputFileError(
                 f"Line {start} of {path.name} has a different number of fields than the header."
             )
-        yield Record(where=f"line {start}", fields=dict(row))
+        yield storable(Record(where=f"line {start}", fields=dict(row)))
         start = reader.line_num + 1
+
+
+def _not_json(name: str) -> Any:
+    # Python reads NaN and Infinity; JSON has neither, and PostgreSQL's jsonb refuses them.
+    raise ValueError(f"{name}, which is not a JSON value")
+
+
+def _nests_too_deep(line: str) -> bool:
+    # Counting brackets is cheap; only a line with many of them is scanned for its depth.
+    return line.count("[") + line.count("{") > MAX_JSON_DEPTH and json_depth(line) > MAX_JSON_DEPTH
+
+
+def storable(record: Record) -> Record:
+    """The record, or InputFileError naming the field and line of the first text the database
+    cannot hold: a NUL (JSON's ``\\u0000``, or a raw one in CSV) or a lone surrogate
+    (``\\ud800``)."""
+    for field, text in strings_in(record.fields, ""):
+        problem = text_problem(text)
+        if problem:
+            raise InputFileError(f"Field '{field}' on {record.where} {problem}.")
+    return record
 
 
 def iter_records(path: Path, *, max_bytes: int, required: tuple[str, ...]) -> Iterator[Record]:
@@ -128,15 +157,22 @@ def iter_records(path: Path, *, max_bytes: int, required: tuple[str, ...]) -> It
 
 
 def require_text(record: Record, field: str, *, max_length: int | None = None) -> str:
-    """A field that must be present and a non-empty string (numbers are accepted as ids)."""
+    """A field that must be present and a non-empty string. A number is refused, ids
+    included: turned into text it would silently differ from the file (``1.0`` is not ``1``),
+    and ids are matched as text across files."""
     if field not in record.fields or record.fields[field] is None:
         raise InputFileError(f"The record on {record.where} lacks the field '{field}'.")
     value = record.fields[field]
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise InputFileError(
+            f"Field '{field}' on {record.where} is the number {value!r}; it must be text "
+            "(in JSON, put it in quotes)."
+        )
+    if not isinstance(value, str):
         raise InputFileError(
             f"Field '{field}' on {record.where} must be text, not {type(value).__name__}."
         )
-    text = str(value)
+    text = value
     if not text.strip():
         raise InputFileError(f"Field '{field}' on {record.where} is empty.")
     if max_length is not None and len(text) > max_length:

@@ -19,7 +19,9 @@ from benchmarks.files import (
     iter_records,
     read_text,
     require_text,
+    storable,
 )
+from config.validation import MAX_JSON_DEPTH, json_depth
 
 # CoCoNot's schema. `response` is part of it but holds model output, which import_responses reads.
 PROMPT_FIELDS = ("id", "category", "subcategory", "prompt")
@@ -97,7 +99,7 @@ def read_hub_dataset(hub_id: str, *, config: str | None, split: str) -> list[Pro
             f"Could not load {hub_id} (config {config}, split {split}) from the hub: {error}."
         ) from None
     records = (
-        Record(where=f"row {number}", fields=dict(row))
+        storable(Record(where=f"row {number}", fields=dict(row)))
         for number, row in enumerate(dataset, start=1)
     )
     return prompt_rows_from_records(records)
@@ -109,6 +111,10 @@ def read_rubric_file(path: Path, *, max_bytes: int) -> list[RubricText]:
     Entries whose two texts are both empty (CoCoNot's ``generic``) are skipped.
     """
     text = read_text(path, max_bytes=max_bytes)
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise InputFileError(
+            f"The rubric {path.name} is JSON nested deeper than {MAX_JSON_DEPTH} levels."
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -121,6 +127,7 @@ def read_rubric_file(path: Path, *, max_bytes: int) -> list[RubricText]:
             f"The rubric {path.name} must be a JSON object mapping each subcategory to "
             '{"refusal": ..., "compliance": ...}.'
         )
+    storable(Record(where=f"the rubric {path.name}", fields=data))
     entries = [rubric_text_from_entry(key, value, path=path) for key, value in data.items()]
     return [entry for entry in entries if entry.refusal.strip() or entry.compliance.strip()]
 

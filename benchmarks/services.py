@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +20,17 @@ from benchmarks.importing import (
     read_rubric_file,
 )
 from benchmarks.models import Benchmark, BenchmarkKind, Prompt, Rubric
+from config.validation import text_problem
 
 # Rows per INSERT/UPDATE statement: big enough to amortise round trips, small enough for
 # SQLite's and PostgreSQL's bound-parameter limits (6 columns x 2000 = 12,000 parameters).
 WRITE_BATCH = 2000
+
+# Benchmark's columns, and the <slug:> of its URLs (ASCII: Django's slug path converter).
+SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+SLUG_MAX_LENGTH = Benchmark._meta.get_field("slug").max_length or 100
+NAME_MAX_LENGTH = Benchmark._meta.get_field("name").max_length or 200
+SOURCE_MAX_LENGTH = Benchmark._meta.get_field("source").max_length or 500
 
 
 @dataclass
@@ -70,6 +78,7 @@ def benchmark_import(
     """
     if kind not in BenchmarkKind.values:
         raise InputFileError(f"Unknown benchmark kind '{kind}'; use noncompliance or contrast.")
+    check_benchmark_fields(slug=slug, name=name, description=description, source=source)
     max_bytes = settings.DEMUR_IMPORT_MAX_BYTES
     if looks_like_hub_id(source):
         rows = read_hub_dataset(source, config=hub_config, split=hub_split)
@@ -87,6 +96,28 @@ def benchmark_import(
             else None
         )
     return ImportReport(benchmark=benchmark, prompts=prompt_report, rubric=rubric_report)
+
+
+def check_benchmark_fields(*, slug: str, name: str, description: str, source: str) -> None:
+    """What a new benchmark is called must fit its columns and its URLs: a slug outside
+    ``[-a-zA-Z0-9_]`` would be stored and then break every page that links to it."""
+    if not SLUG.fullmatch(slug) or len(slug) > SLUG_MAX_LENGTH:
+        raise InputFileError(
+            f"The slug {slug!r} must be 1 to {SLUG_MAX_LENGTH} letters, digits, hyphens or "
+            "underscores (such as coconot-contrast)."
+        )
+    for field_name, value, longest in (
+        ("name", name, NAME_MAX_LENGTH),
+        ("description", description, None),
+        ("source", source, SOURCE_MAX_LENGTH),
+    ):
+        problem = text_problem(value)
+        if problem:
+            raise InputFileError(f"The benchmark's {field_name} {problem}.")
+        if longest is not None and len(value) > longest:
+            raise InputFileError(
+                f"The benchmark's {field_name} is longer than {longest} characters."
+            )
 
 
 def benchmark_get_or_create(

@@ -8,11 +8,15 @@ PostgreSQL and Redis.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
+
+from config.secret_key import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,6 +32,15 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
 
 
+def env_count(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ImproperlyConfigured(f"{name} must be a whole number of 0 or more, not {value!r}.")
+    return int(value)
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
 
@@ -35,15 +48,43 @@ def env_list(name: str, default: str) -> list[str]:
 DEBUG = env_bool("DJANGO_DEBUG", False)
 DATA_DIR = Path(os.environ.get("DEMUR_DATA_DIR", BASE_DIR / ".demur"))
 
-_DEV_SECRET = "demur-insecure-development-key-do-not-use-in-production"
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("DEMUR_REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("Set DJANGO_SECRET_KEY: production refuses the built-in key.")
-    SECRET_KEY = _DEV_SECRET
+
+def uses_a_database_server(url: str | None) -> bool:
+    return bool(url) and not str(url).startswith("sqlite")
+
+
+# Never a known key: a random one kept under DATA_DIR when embedded, the environment's otherwise
+# (config/secret_key.py says which keys are refused and why).
+SECRET_KEY = secret_key(
+    environment_key=os.environ.get("DJANGO_SECRET_KEY"),
+    debug=DEBUG,
+    server_database=uses_a_database_server(os.environ.get("DATABASE_URL")),
+    required=env_bool("DEMUR_REQUIRE_SECRET_KEY", False),
+    data_dir=DATA_DIR,
+)
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+# --- HTTPS behind a TLS-terminating proxy ---------------------------------------------------
+# DEMUR_BEHIND_TLS_PROXY=1: the proxy speaks HTTPS to browsers and sets X-Forwarded-Proto
+# (and must overwrite any the client sent). Cookies then travel over HTTPS only and browsers
+# are told (HSTS) to use nothing else for DEMUR_HSTS_SECONDS.
+BEHIND_TLS_PROXY = env_bool("DEMUR_BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_count("DEMUR_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DEMUR_HSTS_INCLUDE_SUBDOMAINS", False)
+    # Plain-HTTP requests that reach Django get a redirect to HTTPS; the health check, which
+    # the container runtime sends straight to the server, does not.
+    SECURE_SSL_REDIRECT = env_bool("DEMUR_SSL_REDIRECT", False)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# Proxies in front of the web server that append to X-Forwarded-For; 0 ignores that header,
+# which the client could write (config/client_ip.py).
+DEMUR_NUM_PROXIES = env_count("DEMUR_NUM_PROXIES", 0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -53,11 +94,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "config.apps.DemurConfig",
     "template_partials",
     "benchmarks",
     "inference",
@@ -68,6 +112,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -76,6 +121,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.validation.RefuseUnstorableFields",  # NUL / lone surrogates: a 400 (issue 11)
+    # Last: turns a login refused for too many failures into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -135,6 +183,49 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed logins, on the login form, the admin's and the API token endpoint alike (all go
+# through authenticate() with the request): after AXES_FAILURE_LIMIT failures for one username,
+# or from one address, logins stop for AXES_COOLOFF_TIME. Counts live in the database, which
+# every web process shares.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_count("DEMUR_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(seconds=env_count("DEMUR_LOGIN_COOLOFF_SECONDS", 15 * 60))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# A locked-out login stays locked for the cool-off from its last counted failure; tries during
+# the lock-out do not prolong it, so the owner gets back in on time.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "config.views.login_locked_out"
+AXES_COOLOFF_MESSAGE = "Too many failed logins: try again later."
+AXES_VERBOSE = False
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------
+# Scripts only from this site, as files: no inline script, no eval (the labeling screen's and
+# the reports' code is in static/js, Swagger UI's start-up script is a URL of its own). Inline
+# styles stay allowed: matplotlib's SVG charts, Swagger UI and the admin style elements inline,
+# and a style cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Messages are text: never trusted as HTML from a cookie (config/messages.py).
+MESSAGE_STORAGE = "config.messages.TextMessageStorage"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -209,6 +300,10 @@ CELERY_TASK_ROUTES = {
     "inference.tasks.generate_chunk_local": {"queue": "gpu"},
     "judging.tasks.judge_chunk_local": {"queue": "gpu"},
 }
+# A chunk whose worker has not beaten its heartbeat for this long is queued again (the worker
+# died); a run with no progress for this long reads "stalled". Workers beat and sweep four times
+# per period. Keep it well above a worker's longest pause (a model load, a garbage collection).
+DEMUR_STALL_SECONDS = int(os.environ.get("DEMUR_STALL_SECONDS", 120))
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -238,16 +333,20 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["config.roles.IsResearcher"],
+    "DEFAULT_PARSER_CLASSES": [  # JSON with a nesting limit and storable text only (issue 11)
+        "config.parsers.StorableJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     # Only the token endpoint is throttled (ScopedRateThrottle), per client address.
     "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("DEMUR_TOKEN_RATE", "10/minute")},
     # Behind a reverse proxy set this to the number of proxies, so that throttling sees the
-    # client's address (X-Forwarded-For) and not the proxy's.
-    "NUM_PROXIES": int(os.environ["DEMUR_NUM_PROXIES"])
-    if "DEMUR_NUM_PROXIES" in os.environ
-    else None,
+    # client's address (X-Forwarded-For) and not the proxy's. Without a proxy it is 0: DRF then
+    # ignores X-Forwarded-For, which the client writes itself (config/client_ip.py).
+    "NUM_PROXIES": DEMUR_NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Demur API",
@@ -275,6 +374,15 @@ DEMUR_IMPORT_MAX_BYTES = int(os.environ.get("DEMUR_IMPORT_MAX_BYTES", 200 * 1024
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # A 4xx, or a client gone mid-request, is one line; a 5xx keeps its traceback (config/logs.py).
+    "filters": {"one_line_per_request_fault": {"()": "config.logs.OneLinePerRequestFault"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["one_line_per_request_fault"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DEMUR_LOG_LEVEL", "INFO")},
+    # django-axes says three things per failed login; its warning (failure, lock-out) will do.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from config.admin import ResearcherAdmin
-from inference.models import GenerationRun, ModelSpec, Response
+from inference.models import Chunk, GenerationRun, ModelSpec, Response
 
 
 @admin.register(ModelSpec)
@@ -11,6 +12,13 @@ class ModelSpecAdmin(ResearcherAdmin):
     list_display = ["name", "backend", "created_at"]
     list_filter = ["backend"]
     search_fields = ["name", "description"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ModelSpec | None = None) -> list[str]:
+        """A spec that runs or judges use keeps its name, backend and settings
+        (inference.services.model_spec_save says why)."""
+        if obj is not None and (obj.runs.exists() or obj.judges.exists()):
+            return ["name", "backend", "settings"]
+        return []
 
 
 @admin.register(GenerationRun)
@@ -52,3 +60,12 @@ class ResponseAdmin(ResearcherAdmin):
     @admin.display(description="text")
     def short_text(self, obj: Response) -> str:
         return obj.text[:100]
+
+
+@admin.register(Chunk)
+class ChunkAdmin(ResearcherAdmin):
+    """The outstanding work queue, for looking into a stuck run; a done chunk's row is gone."""
+
+    list_display = ["id", "kind", "job_id", "queue", "state", "attempts", "worker", "heartbeat_at"]
+    list_filter = ["kind", "queue", "state"]
+    search_fields = ["worker"]

@@ -1,19 +1,72 @@
-"""What generation and judging tasks share: chunks of ids, retries, failing a run readably."""
+"""What generation and judging tasks share: the chunk queue, heartbeats, retries, the sweeper.
+
+The ``Chunk`` rows are the queue. A broker message is a doorbell that says "take the oldest
+queued chunk of this queue", so work is done first come, first served whatever order the broker
+delivers messages in (retries, redeliveries and a later run's messages cannot jump ahead), and a
+stray or duplicated message finds nothing to take. A worker claims a chunk with a conditional
+UPDATE, so two never take the same one; while it works, a thread beats the chunk's heartbeat.
+The sweeper (a thread in every worker) queues again a chunk whose heartbeat stopped: its worker
+died. A slow chunk keeps beating, so it is never handed out twice.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib import import_module
 from typing import Any
 
+from django.conf import settings
+from django.db import connections, transaction
+from django.db.models import F, Model
+from django.utils import timezone
+
 from inference.backends.base import BackendConfigError
+from inference.models import Chunk, ChunkState
 
 log = logging.getLogger(__name__)
 
 # Prompts (or responses) per task: small enough that a killed worker loses little, large enough
 # to fill a GPU batch.
 CHUNK_SIZE = 32
+# Tries of a chunk after the first, counting failures and workers that died on it.
 MAX_RETRIES = 3
+GPU_QUEUE = "gpu"  # workers that load models
+DEFAULT_QUEUE = "default"  # HTTP backends and the keyword judge
+NEXT_CHUNK_TASK = "inference.tasks.run_next_chunk"
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """How the chunks of one kind of job (generation run, judge run) are done and failed."""
+
+    name: str
+    model: type[Model]
+    work: Callable[[int, list[int]], None]  # (job id, item ids): write what is missing
+    fail: Callable[[int, str], None]  # (job id, one sentence)
+
+
+# Each module defines JOB_KIND; imported when needed, because judging depends on inference.
+JOB_KIND_MODULES = {"generation": "inference.tasks", "judging": "judging.tasks"}
+
+
+def job_kind(name: str) -> JobKind:
+    kind: JobKind = import_module(JOB_KIND_MODULES[name]).JOB_KIND
+    return kind
+
+
+def stall_seconds() -> int:
+    return int(settings.DEMUR_STALL_SECONDS)
+
+
+def beat_seconds() -> float:
+    """How often a worker beats and sweeps: four times per stall period."""
+    return max(0.5, stall_seconds() / 4)
 
 
 def chunked(ids: Sequence[int], size: int = CHUNK_SIZE) -> Iterator[list[int]]:
@@ -21,18 +74,197 @@ def chunked(ids: Sequence[int], size: int = CHUNK_SIZE) -> Iterator[list[int]]:
         yield list(ids[start : start + size])
 
 
-def execute_chunk(task: Any, *, work: Callable[[], None], fail: Callable[[str], None]) -> None:
-    """Run one chunk; retry it with backoff on unexpected errors, and when every retry is spent
-    (or the model spec itself is wrong) mark the run failed with a sentence a person can act on.
-    """
+def ring(
+    queue: str, *, chunk_id: int | None = None, attempts: int = 0, countdown: float = 0
+) -> None:
+    """Send a doorbell to ``queue``; with ``chunk_id``, one addressed to a chunk due to retry."""
+    from config.celery import app
+
+    kwargs: dict[str, Any] = {"queue": queue}
+    if chunk_id is not None:
+        kwargs |= {"chunk_id": chunk_id, "attempts": attempts}
+    app.send_task(NEXT_CHUNK_TASK, kwargs=kwargs, queue=queue, countdown=countdown or None)
+
+
+def chunks_queue(*, kind: str, job_id: int, queue: str, item_ids: Sequence[int]) -> int:
+    """Queue the items as chunks at the back of ``queue``, one doorbell each, in order."""
+    chunks = Chunk.objects.bulk_create(
+        [
+            Chunk(kind=kind, job_id=job_id, queue=queue, item_ids=ids)
+            for ids in chunked(item_ids, CHUNK_SIZE)
+        ]
+    )
+    # After the commit: a worker must find the rows its doorbell sends it to.
+    transaction.on_commit(lambda: ring_times(queue, len(chunks)))
+    return len(chunks)
+
+
+def ring_times(queue: str, times: int) -> None:
+    for _ in range(times):
+        ring(queue)
+
+
+def chunk_claim(
+    *, queue: str, worker: str, chunk_id: int | None = None, attempts: int = 0
+) -> Chunk | None:
+    """The oldest queued chunk of the queue (or the addressed chunk due to retry), now ours."""
+    while True:  # another worker may take a candidate between our read and our write
+        if chunk_id is None:
+            candidates = Chunk.objects.filter(queue=queue, state=ChunkState.QUEUED)
+        else:
+            candidates = Chunk.objects.filter(
+                pk=chunk_id, state=ChunkState.RETRY_WAIT, attempts=attempts
+            )
+        chunk = candidates.order_by("pk").first()
+        if chunk is None:
+            return None
+        now = timezone.now()
+        taken = Chunk.objects.filter(pk=chunk.pk, state=chunk.state).update(
+            state=ChunkState.WORKING, worker=worker[:200], started_at=now, heartbeat_at=now
+        )
+        if taken:
+            chunk.refresh_from_db()
+            return chunk
+        if chunk_id is not None:
+            return None
+
+
+@contextmanager
+def heartbeat(chunk_id: int) -> Iterator[None]:
+    """Beat the chunk's heartbeat from a thread while the body works (a model's generate() may
+    hold the task's own thread for minutes)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(beat_seconds()):
+                try:
+                    Chunk.objects.filter(pk=chunk_id, state=ChunkState.WORKING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except Exception:  # a locked or restarting database: the next beat tries again
+                    log.warning("Heartbeat of chunk %s missed", chunk_id, exc_info=True)
+                    connections.close_all()
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{chunk_id}", daemon=True)
+    thread.start()
     try:
-        work()
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def chunk_execute(chunk: Chunk) -> None:
+    """Do a claimed chunk. An unexpected error waits and retries (2, 4, 8 s); when every retry is
+    spent, or the model spec itself is wrong, the job fails with a sentence a person can act on.
+    """
+    kind = job_kind(chunk.kind)
+    try:
+        with heartbeat(chunk.pk):
+            kind.work(chunk.job_id, list(chunk.item_ids))
     except BackendConfigError as error:
-        fail(str(error))
+        kind.fail(chunk.job_id, str(error))
     except Exception as error:
-        retries = task.request.retries
-        if retries >= MAX_RETRIES:
-            log.exception("Chunk failed after %d retries", retries)
-            fail(f"A chunk failed {retries + 1} times; last error: {type(error).__name__}: {error}")
-            return
-        raise task.retry(exc=error, countdown=2**retries, max_retries=MAX_RETRIES) from error
+        if chunk.attempts >= MAX_RETRIES:
+            log.exception("Chunk %s failed after %d retries", chunk.pk, chunk.attempts)
+            reason = f"{type(error).__name__}: {error}"
+            kind.fail(
+                chunk.job_id, f"A chunk failed {chunk.attempts + 1} times; last error: {reason}"
+            )
+        else:
+            log.warning("Chunk %s failed (%s); retrying", chunk.pk, error)
+            chunk_retry_later(chunk)
+    else:
+        Chunk.objects.filter(pk=chunk.pk).delete()
+
+
+def chunk_retry_later(chunk: Chunk) -> None:
+    countdown = 2**chunk.attempts
+    attempts = chunk.attempts + 1
+    waiting = Chunk.objects.filter(pk=chunk.pk, state=ChunkState.WORKING).update(
+        state=ChunkState.RETRY_WAIT,
+        attempts=attempts,
+        heartbeat_at=timezone.now() + timedelta(seconds=countdown),  # when the retry is due
+    )
+    if waiting:
+        ring(chunk.queue, chunk_id=chunk.pk, attempts=attempts, countdown=countdown)
+
+
+def chunks_sweep(*, queues: Sequence[str] = ()) -> int:
+    """Queue again every chunk whose worker stopped beating (or whose retry never came) for the
+    stall time; fail the job when a chunk has used up its tries. Returns how many were queued.
+
+    Safe to run in many workers at once: each change is a conditional UPDATE on the state and
+    beat it read. ``queues``: this worker's queues, to ring when queued work sits unclaimed.
+    """
+    cutoff = timezone.now() - timedelta(seconds=stall_seconds())
+    stale = Chunk.objects.filter(
+        state__in=(ChunkState.WORKING, ChunkState.RETRY_WAIT), heartbeat_at__lt=cutoff
+    )
+    requeued = sum(chunk_requeue(chunk) for chunk in stale)
+    for queue in queues:
+        ring_if_forgotten(queue, cutoff)
+    return requeued
+
+
+def chunk_requeue(chunk: Chunk) -> bool:
+    same = Chunk.objects.filter(pk=chunk.pk, state=chunk.state, heartbeat_at=chunk.heartbeat_at)
+    if chunk.attempts >= MAX_RETRIES:
+        if same.delete()[0]:
+            job_kind(chunk.kind).fail(
+                chunk.job_id,
+                f"A worker stopped during the same chunk {chunk.attempts + 1} times (killed, or "
+                "out of memory?); resume the run to try again.",
+            )
+        return False
+    # Keeps its id, so it is the next one taken: it was first in line already.
+    requeued = same.update(
+        state=ChunkState.QUEUED,
+        attempts=F("attempts") + 1,
+        worker="",
+        started_at=None,
+        heartbeat_at=None,
+    )
+    if requeued:
+        log.warning("Chunk %s of %s %s had no heartbeat; queued again", chunk.pk, chunk.kind,
+                    chunk.job_id)  # fmt: skip
+        ring(chunk.queue)
+    return bool(requeued)
+
+
+_last_rung: dict[str, float] = {}
+
+
+def ring_if_forgotten(queue: str, cutoff: datetime) -> None:
+    """Queued chunks but nothing at work on the queue for the stall time: their doorbell was
+    lost (a worker killed while holding it unclaimed; the filesystem broker cannot give it back).
+    Ring once more; at most once per stall period, since a spare doorbell is a no-op anyway."""
+    if time.monotonic() - _last_rung.get(queue, float("-inf")) < stall_seconds():
+        return
+    on_queue = Chunk.objects.filter(queue=queue)
+    if on_queue.exclude(state=ChunkState.QUEUED).exists():
+        return
+    if on_queue.filter(state=ChunkState.QUEUED, created_at__lt=cutoff).exists():
+        _last_rung[queue] = time.monotonic()
+        ring(queue)
+
+
+class Sweeper(threading.Thread):
+    """Sweeps every beat, for as long as the worker process lives."""
+
+    def __init__(self, queues: Sequence[str]) -> None:
+        super().__init__(name="chunk-sweeper", daemon=True)
+        self.queues = list(queues)
+
+    def run(self) -> None:
+        while True:
+            try:
+                chunks_sweep(queues=self.queues)
+            except Exception:  # the database restarting must not end the sweeping for good
+                log.exception("Sweeping stalled chunks failed; trying again")
+            finally:
+                connections.close_all()
+            time.sleep(beat_seconds())

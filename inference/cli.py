@@ -10,19 +10,27 @@ from typing import Any, TextIO
 from django.core.management.base import CommandError
 from tqdm import tqdm
 
+from config.validation import UnstorableInput, json_loads
 from inference.models import FINISHED_STATUSES
 
 POLL_SECONDS = 0.5
 
 
+# The JSON settings option of model_spec and judge_spec. Not --settings: every manage.py command
+# already has Django's --settings (the settings module), and argparse refuses a second one.
+CONFIG_OPTION = "--config"
+
+
 def settings_from_json(raw: str) -> dict[str, Any]:
-    """The --settings option of model_spec and judge_spec: a JSON object, or one sentence."""
+    """The --config option of model_spec and judge_spec: a JSON object, or one sentence."""
     try:
-        settings = json.loads(raw)
+        settings = json_loads(raw, what=CONFIG_OPTION)  # nesting and NUL checked: issue 11
     except json.JSONDecodeError as error:
-        raise CommandError(f"--settings is not valid JSON: {error.msg}.") from None
+        raise CommandError(f"{CONFIG_OPTION} is not valid JSON: {error.msg}.") from None
+    except UnstorableInput as error:
+        raise CommandError(str(error)) from None
     if not isinstance(settings, dict):
-        raise CommandError("--settings must be a JSON object.")
+        raise CommandError(f"{CONFIG_OPTION} must be a JSON object.")
     return settings
 
 

@@ -6,6 +6,7 @@ from django import forms
 from django.apps import apps
 
 from benchmarks.models import Benchmark
+from config.numbers import MAX_INT
 from inference.models import ModelSpec
 
 
@@ -16,7 +17,9 @@ class RunStartForm(forms.Form):
         required=False,
         help_text="Comma-separated; empty for every category.",
     )
-    limit = forms.IntegerField(required=False, min_value=1, help_text="Only the first N prompts.")
+    limit = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_INT, help_text="Only the first N prompts."
+    )
     judges_after = forms.MultipleChoiceField(
         required=False,
         label="Then judge with",
@@ -27,11 +30,18 @@ class RunStartForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Looked up by name: inference must not import judging (the arrows point one way).
-        names = apps.get_model("judging", "Judge").objects.values_list("name", flat=True)
         field = self.fields["judges_after"]
         assert isinstance(field, forms.MultipleChoiceField)
-        field.choices = [(name, name) for name in names]
+        field.choices = newest_judge_versions()
 
     def clean_categories(self) -> list[str]:
         raw: str = self.cleaned_data["categories"]
         return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def newest_judge_versions() -> list[tuple[str, str]]:
+    """Each judge name, shown with its newest version's label: "then judge with X" reads the
+    newest version of X when the judge run starts, as ``generate --then-judge X`` does."""
+    judges = apps.get_model("judging", "Judge").objects.order_by("name", "version")
+    newest = {judge.name: judge for judge in judges}
+    return [(name, judge.label) for name, judge in newest.items()]

@@ -89,11 +89,27 @@ class GenerationRun(models.Model):
         return self.status in FINISHED_STATUSES
 
 
+class FinishReason(models.TextChoices):
+    """Why generation stopped. Not enforced as field choices: an OpenAI-compatible server may
+    answer another word ("content_filter", "tool_calls"), which is kept as it said it."""
+
+    STOP = "stop", "Finished"
+    LENGTH = "length", "Cut off at the length limit"
+    ERROR = "error", "Error"
+    UNKNOWN = "", "Unknown"
+
+
 class Response(models.Model):
     run = models.ForeignKey(GenerationRun, on_delete=models.CASCADE, related_name="responses")
     prompt = models.ForeignKey(Prompt, on_delete=models.PROTECT, related_name="responses")
     text = models.TextField(blank=True)
-    finish_reason = models.CharField(max_length=50, blank=True)
+    finish_reason = models.CharField(
+        max_length=50,
+        blank=True,
+        db_index=True,
+        help_text='"stop", "length" (cut off at max_new_tokens), "error", or "" (unknown, e.g. '
+        "imported without one).",
+    )
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -108,3 +124,50 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"Response {self.pk} (run {self.run_id}, prompt {self.prompt_id})"
+
+    @property
+    def is_truncated(self) -> bool:
+        """Cut off at the length limit: the text is not the whole answer the model meant."""
+        return self.finish_reason == FinishReason.LENGTH
+
+
+class ChunkState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    WORKING = "working", "Working"
+    RETRY_WAIT = "retry_wait", "Waiting to retry"
+
+
+class Chunk(models.Model):
+    """A chunk of a generation run or a judge run that is not done yet.
+
+    The rows are the work queue: broker messages only say "take the oldest queued chunk of this
+    queue", so the order of work is the order of these rows (first come, first served) whatever
+    order the broker delivers in. A worker on a chunk beats ``heartbeat_at``; a chunk whose
+    worker stopped beating is queued again by the sweeper. The row is deleted when the chunk is
+    done, so what is left is what is outstanding.
+    """
+
+    # "generation" (job_id: a GenerationRun) or "judging" (a JudgeRun). A plain id, not a
+    # foreign key: judging depends on inference, not the other way round.
+    kind = models.CharField(max_length=20)
+    job_id = models.PositiveIntegerField()
+    queue = models.CharField(max_length=50)
+    item_ids = models.JSONField(default=list)
+    state = models.CharField(max_length=20, choices=ChunkState.choices, default=ChunkState.QUEUED)
+    # Failed or abandoned tries so far; past MAX_RETRIES the job fails with the reason.
+    attempts = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # While working: the worker's last beat. While waiting to retry: when the retry is due.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            models.Index(fields=["queue", "state"], name="chunk_queue_state"),
+            models.Index(fields=["kind", "job_id"], name="chunk_job"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Chunk {self.pk} of {self.kind} {self.job_id} ({self.state})"

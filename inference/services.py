@@ -16,7 +16,7 @@ from benchmarks.files import InputFileError
 from benchmarks.models import Benchmark, Prompt
 from inference.backends.base import BackendConfigError, Generation
 from inference.backends.registry import LOCAL_BACKENDS, backend_for, validate_backend_settings
-from inference.chunks import chunked
+from inference.chunks import DEFAULT_QUEUE, GPU_QUEUE, chunks_queue
 from inference.importing import read_response_file
 from inference.lifecycle import (
     status_cancel,
@@ -38,15 +38,50 @@ class RunError(ValueError):
     """A run that cannot be started as asked; one sentence for the person who asked."""
 
 
+class ModelSpecInUse(ValueError):
+    """A model spec's backend or settings asked to change after runs or judges used it."""
+
+
 def model_spec_save(
     *, name: str, backend: str, settings: dict[str, Any], description: str = ""
 ) -> ModelSpec:
+    """Create a spec, or change one that nothing has used yet. A spec that a run or a judge uses
+    keeps its backend and settings (only the description may change): runs and judge versions
+    name it, and a changed spec would silently change what they say they used. Saving the
+    same definition again is a no-op, so scripts can declare their specs on every start."""
     validate_backend_settings(backend, settings)
-    spec, _ = ModelSpec.objects.update_or_create(
-        name=name,
-        defaults={"backend": backend, "settings": settings, "description": description},
-    )
-    return spec
+    with transaction.atomic():
+        spec = ModelSpec.objects.select_for_update().filter(name=name).first()
+        if spec is None:
+            return ModelSpec.objects.create(
+                name=name, backend=backend, settings=settings, description=description
+            )
+        changed = spec.backend != backend or spec.settings != settings
+        if changed:
+            model_spec_check_unused(spec)
+        spec.backend, spec.settings = backend, settings
+        spec.description = description or spec.description
+        spec.save()
+        return spec
+
+
+def model_spec_check_unused(spec: ModelSpec) -> None:
+    runs = spec.runs.count()
+    judges = spec.judges.count()  # judging's versions that read it (reverse foreign key)
+    if runs or judges:
+        users = " and ".join(
+            part
+            for part in (
+                f"{runs} run{'s' if runs != 1 else ''}" if runs else "",
+                f"{judges} judge version{'s' if judges != 1 else ''}" if judges else "",
+            )
+            if part
+        )
+        raise ModelSpecInUse(
+            f"Name: model spec '{spec.name}' is used by {users}, so its backend and settings "
+            "cannot change (they would change what those say they used); save the new "
+            "settings under another name."
+        )
 
 
 @dataclass
@@ -88,7 +123,7 @@ def responses_import(
                     run=run,
                     prompt_id=prompt_ids[row.external_id],
                     text=row.text or "",
-                    finish_reason="imported",
+                    finish_reason=row.finish_reason,
                     error="" if row.text is not None else NULL_RESPONSE_ERROR,
                 )
                 for row in rows
@@ -137,16 +172,13 @@ def generation_run_create(
 
 def generation_run_dispatch(*, run_id: int) -> int:
     """Claim a pending run and queue a task per chunk of prompts still without a response."""
-    from inference.tasks import generate_chunk_local, generate_chunk_remote
-
     if not status_claim(GenerationRun, run_id):
         return 0
     run = GenerationRun.objects.select_related("benchmark").get(pk=run_id)
     local = run.model_snapshot["backend"] in LOCAL_BACKENDS
-    task = generate_chunk_local if local else generate_chunk_remote
     missing = run_missing_prompt_ids(run=run)
-    for chunk in chunked(missing):
-        task.delay(run_id, chunk)
+    queue = GPU_QUEUE if local else DEFAULT_QUEUE
+    chunks_queue(kind="generation", job_id=run_id, queue=queue, item_ids=missing)
     if not missing:
         generation_run_finish_if_complete(run_id=run_id)
     return len(missing)

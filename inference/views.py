@@ -10,8 +10,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.roles import researcher_required
 from inference.forms import RunStartForm
-from inference.models import GenerationRun
-from inference.selectors import run_list, run_progress, run_responses
+from inference.models import GenerationRun, RunStatus
+from inference.selectors import run_list, run_progress, run_responses, run_rows
 from inference.services import (
     RunError,
     generation_run_cancel,
@@ -36,7 +36,7 @@ def polling_partial(
 @researcher_required
 @require_GET
 def runs(request: HttpRequest) -> HttpResponse:
-    context = {"runs": run_list()[:200], "form": RunStartForm()}
+    context = {"rows": run_rows(list(run_list()[:200])), "form": RunStartForm()}
     return render(request, "inference/runs.html", context)
 
 
@@ -57,7 +57,7 @@ def run_start(request: HttpRequest) -> HttpResponse:
             return redirect("inference:run", pk=run.pk)
         except RunError as error:
             form.add_error(None, str(error))
-    context = {"runs": run_list()[:200], "form": form}
+    context = {"rows": run_rows(list(run_list()[:200])), "form": form}
     return render(request, "inference/runs.html", context, status=400)
 
 
@@ -89,6 +89,11 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(GenerationRun, pk=pk)
+    if run.status == RunStatus.RUNNING and not run_progress(run=run)["phase"].is_stalled:
+        # Its chunks are queued or at work: queueing them again would only do them twice.
+        return HttpResponse(
+            f"Run {run.pk} is running and not stalled; nothing to resume.", status=400
+        )
     try:
         generation_run_resume(run=run)
     except RunError as error:

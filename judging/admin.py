@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from config.admin import ResearcherAdmin
 from judging.models import Judge, JudgePrompt, JudgeRun, Verdict
@@ -8,9 +9,19 @@ from judging.models import Judge, JudgePrompt, JudgeRun, Verdict
 
 @admin.register(Judge)
 class JudgeAdmin(ResearcherAdmin):
-    list_display = ["name", "kind", "model_spec", "created_at"]
+    list_display = ["name", "version", "kind", "model_spec", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "description"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Judge | None = None) -> list[str]:
+        """A version that has judged keeps its definition: its verdicts must keep meaning what
+        they meant (a changed judge is a new version: judge_spec --new-version, or the form)."""
+        if obj is not None and obj.runs.exists():
+            return [*DEFINING_FIELDS, "definition"]
+        return ["definition"]
+
+
+DEFINING_FIELDS = ["name", "version", "kind", "model_spec", "settings"]
 
 
 @admin.register(JudgeRun)

@@ -1,17 +1,41 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from inference.models import ModelSpec
 from judging.models import Judge, JudgeKind
+from judging.selectors import judge_find, judge_version_choices
+
+# The sentence that refuses a taken name tells the person what to tick.
+NEW_VERSION_LABEL = "New version of an existing judge"
 
 
 class JudgeRunForm(forms.Form):
-    judge = forms.ModelChoiceField(queryset=Judge.objects.all(), to_field_name="name")
+    judge = forms.ChoiceField(help_text="A name means its newest version.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["judge"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = judge_version_choices()
+
+    def clean_judge(self) -> Judge:
+        selector: str = self.cleaned_data["judge"]
+        judge = judge_find(selector)
+        if judge is None:
+            raise forms.ValidationError(f"No judge '{selector}'.")
+        return judge
 
 
 class JudgeCreateForm(forms.Form):
     name = forms.CharField(max_length=200)
+    new_version = forms.BooleanField(
+        required=False,
+        label=NEW_VERSION_LABEL,
+        help_text="Tick to give an existing name a new version; its old verdicts keep theirs.",
+    )
     kind = forms.ChoiceField(choices=[c for c in JudgeKind.choices if c[0] != JudgeKind.KEYWORD])
     model_spec = forms.ModelChoiceField(queryset=ModelSpec.objects.all(), label="Model")
     threshold = forms.FloatField(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -24,27 +26,74 @@ class VerdictLabel(models.TextChoices):
     ERROR = "error", "Judge error"
 
 
-class Judge(models.Model):
-    """A named judge, referenced by name (``--judge keyword``).
+BUILT_IN_JUDGE = "keyword"
 
-    ``settings``: keyword lists for ``keyword``; ``threshold`` for ``label_scoring``; anything a
-    kind needs beyond its model.
+
+class Judge(models.Model):
+    """One version of a named judge. ``--judge NAME`` means the newest version of NAME,
+    ``NAME@N`` version N; pages, exports and the API show ``label`` (``gpt4-rubric v2``).
+
+    A version is never changed in place once it exists: its verdicts must keep meaning what they
+    meant. ``definition`` holds what defines it (kind, settings, and the model spec's name,
+    backend and settings as they were when the version was made), so a later edit elsewhere
+    cannot change it. ``settings``: keyword lists for ``keyword``; ``threshold`` for
+    ``label_scoring``; anything a kind needs beyond its model.
     """
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200)
+    version = models.PositiveIntegerField(default=1)
     kind = models.CharField(max_length=30, choices=JudgeKind.choices)
     model_spec = models.ForeignKey(
         ModelSpec, on_delete=models.PROTECT, null=True, blank=True, related_name="judges"
     )
     settings = models.JSONField(default=dict, blank=True)
+    definition = models.JSONField(
+        default=dict, blank=True, help_text="Kind, settings and model as this version was made."
+    )
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["name", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="judge_unique_version")
+        ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.definition:
+            self.definition = judge_definition(self.kind, self.settings, self.model_spec)
+        super().save(*args, **kwargs)
+
+    @property
+    def label(self) -> str:
+        """What pages, exports and the API call this version: the bare name for version 1,
+        ``NAME vN`` after it."""
+        return judge_label(self.name, self.version)
+
+    @property
+    def selector(self) -> str:
+        """How to ask for exactly this version on the command line or in the API."""
+        return f"{self.name}@{self.version}"
+
+
+def judge_label(name: str, version: int) -> str:
+    return name if version == 1 else f"{name} v{version}"
+
+
+def judge_definition(
+    kind: str, settings: dict[str, Any], model_spec: ModelSpec | None
+) -> dict[str, Any]:
+    """What makes two judge versions the same judge. The rubric is not in it: a judge reads the
+    judged benchmark's current rubric, and each verdict records the rubric version it read."""
+    model = (
+        {"name": model_spec.name, "backend": model_spec.backend, "settings": model_spec.settings}
+        if model_spec is not None
+        else None
+    )
+    return {"kind": kind, "settings": settings, "model": model}
 
 
 class JudgeRun(models.Model):
@@ -67,7 +116,7 @@ class JudgeRun(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.judge.name} on run {self.run_id}"
+        return f"{self.judge.label} on run {self.run_id}"
 
     @property
     def is_finished(self) -> bool:

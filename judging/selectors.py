@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
-from django.db.models import Count
+from django.db.models import Count, Max
 
 from inference.models import GenerationRun, Response
-from judging.models import JudgeRun, Verdict, VerdictLabel
+from inference.selectors import Phase, job_phase, outstanding_chunks
+from judging.models import Judge, JudgeRun, Verdict, VerdictLabel
+
+# `NAME@N` asks for version N; the label `NAME vN` that pages show is read the same way.
+VERSION_SELECTOR = re.compile(r"^(?P<name>.+?)(?:@|\s+v)(?P<version>\d+)$")
+
+
+def judge_find(selector: str) -> Judge | None:
+    """A judge by name (its newest version), by ``NAME@N`` or by its label ``NAME vN``."""
+    selector = selector.strip()
+    match = VERSION_SELECTOR.match(selector)
+    if match is not None:
+        exact = Judge.objects.filter(name=match["name"], version=int(match["version"])).first()
+        if exact is not None:
+            return exact
+    return Judge.objects.filter(name=selector).order_by("-version").first()
+
+
+LABEL_VERSION = re.compile(r"^(?P<name>.+) v(?P<version>\d+)$")
+
+
+def judge_label_parts(label: str) -> tuple[str, int]:
+    """(name, version) of a label as ``Judge.label`` writes it: ``keyword`` is version 1,
+    ``gpt4-rubric v2`` version 2 (names cannot end in `` vN``, so this is exact)."""
+    match = LABEL_VERSION.match(label)
+    if match is None:
+        return label, 1
+    return match["name"], int(match["version"])
+
+
+def judge_version_choices() -> list[tuple[str, str]]:
+    """Every version as (``NAME@N``, label), each name's newest first."""
+    return [(judge.selector, judge.label) for judge in Judge.objects.order_by("name", "-version")]
 
 
 @dataclass(frozen=True)
@@ -30,6 +64,17 @@ class JudgeRunSummary:
     def percent(self) -> int:
         total = self.judge_run.total
         return round(100 * self.done / total) if total else 100
+
+    @cached_property
+    def phase(self) -> Phase:
+        """Queued, running or stalled (inference/selectors.py), for the progress column."""
+        return judge_run_phase(judge_run=self.judge_run, done=self.done)
+
+
+def judge_run_phase(*, judge_run: JudgeRun, done: int) -> Phase:
+    last_item_at = judge_run.verdicts.aggregate(last=Max("created_at"))["last"]
+    chunks = outstanding_chunks(kind="judging", job_ids=[judge_run.pk])[judge_run.pk]
+    return job_phase(judge_run, done=done, last_item_at=last_item_at, chunks=chunks)
 
 
 def summary_from_counts(judge_run: JudgeRun, counts: Counter[str]) -> JudgeRunSummary:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from benchmarks.models import Rubric
 from inference.backends.registry import LOCAL_BACKENDS, validate_backend_settings
-from inference.chunks import chunked
+from inference.chunks import DEFAULT_QUEUE, GPU_QUEUE, chunks_queue
 from inference.lifecycle import (
     status_cancel,
     status_claim,
@@ -23,7 +24,33 @@ from inference.models import GenerationRun, ModelSpec, Response, RunStatus
 from inference.services import RunError
 from judging.judges_text import KeywordMatcher
 from judging.kinds import MODEL_KINDS, JudgeInput, JudgeOutput, judge_items
-from judging.models import Judge, JudgeKind, JudgePrompt, JudgeRun, Verdict
+from judging.models import (
+    BUILT_IN_JUDGE,
+    Judge,
+    JudgeKind,
+    JudgePrompt,
+    JudgeRun,
+    Verdict,
+    judge_definition,
+    judge_label,
+)
+from judging.selectors import judge_find
+
+
+class JudgeSaveError(RunError):
+    """A judge definition refused; ``field`` is the form field the sentence is about."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# How the person asks for a new version, in the sentence that refuses a taken name; each
+# interface says it its own way (a checkbox, --new-version, "new_version": true).
+ASK_NEW_VERSION = "ask for a new version"
+
+# A name may not look like a version marker: `NAME@N` selects a version, `NAME vN` labels one.
+VERSION_MARK = re.compile(r"@|\sv\d+$")
 
 
 def judge_save(
@@ -33,39 +60,100 @@ def judge_save(
     model_spec: ModelSpec | None = None,
     settings: dict[str, Any] | None = None,
     description: str = "",
+    new_version: bool = False,
+    how_to_ask: str = ASK_NEW_VERSION,
 ) -> Judge:
+    """Make a judge, or with ``new_version`` the next version of an existing one. An existing
+    version is never changed: its verdicts keep the definition that produced them."""
     settings = settings or {}
+    name = name.strip()
+    judge_definition_check(name=name, kind=kind, model_spec=model_spec, settings=settings)
+    definition = judge_definition(kind, settings, model_spec)
+    with transaction.atomic():
+        versions = list(Judge.objects.select_for_update().filter(name=name).order_by("version"))
+        latest = versions[-1] if versions else None
+        if latest is not None and not new_version:
+            raise JudgeSaveError(
+                f"Name: a judge named '{name}' exists (newest: {latest.label}); "
+                f"{how_to_ask} to make {judge_label(name, latest.version + 1)}, "
+                "or choose another name.",
+                field="name",
+            )
+        if latest is not None and latest.definition == definition:
+            raise JudgeSaveError(
+                f"New version: {latest.label} already has this kind, model and settings, "
+                "so there is nothing to make a new version of.",
+                field="new_version",
+            )
+        try:
+            with transaction.atomic():
+                return Judge.objects.create(
+                    name=name,
+                    version=latest.version + 1 if latest else 1,
+                    kind=kind,
+                    model_spec=model_spec,
+                    settings=settings,
+                    definition=definition,
+                    description=description,
+                )
+        except IntegrityError:
+            raise JudgeSaveError(
+                f"Name: another version of '{name}' was saved at the same moment; try again.",
+                field="name",
+            ) from None
+
+
+def judge_definition_check(
+    *, name: str, kind: str, model_spec: ModelSpec | None, settings: dict[str, Any]
+) -> None:
+    if not name:
+        raise JudgeSaveError("Name: give the judge a name.", field="name")
+    if name == BUILT_IN_JUDGE:
+        raise JudgeSaveError(
+            f"Name: '{BUILT_IN_JUDGE}' is the built-in keyword judge and cannot be redefined; "
+            "choose another name (a judge of kind keyword can have its own keyword list).",
+            field="name",
+        )
+    if VERSION_MARK.search(name):
+        raise JudgeSaveError(
+            "Name: a judge's name may not contain '@' or end in ' v' and a number, which mark "
+            "its versions (NAME@2, 'NAME v2').",
+            field="name",
+        )
     if kind not in JudgeKind.values:
-        raise RunError(f"Unknown judge kind '{kind}'; use one of {', '.join(JudgeKind.values)}.")
+        raise JudgeSaveError(
+            f"Kind: unknown judge kind '{kind}'; use one of {', '.join(JudgeKind.values)}.",
+            field="kind",
+        )
     if kind in MODEL_KINDS and model_spec is None:
-        raise RunError(f"A {kind} judge needs a model spec.")
+        raise JudgeSaveError(f"Model: a {kind} judge needs a model spec.", field="model_spec")
     if kind == JudgeKind.KEYWORD and settings.get("keywords") is not None:
-        KeywordMatcher(settings["keywords"])  # refuses an empty list now, not in a worker
+        try:
+            KeywordMatcher(settings["keywords"])  # refuses an empty list now, not in a worker
+        except (TypeError, ValueError, AttributeError) as error:
+            raise JudgeSaveError(f"Keywords: {error}.", field="keywords") from None
     threshold = settings.get("threshold")
     if threshold is not None and not (isinstance(threshold, int | float) and 0 <= threshold <= 1):
-        raise RunError("'threshold' must be a number from 0 to 1.")
-    judge, _ = Judge.objects.update_or_create(
-        name=name,
-        defaults={
-            "kind": kind,
-            "model_spec": model_spec,
-            "settings": settings,
-            "description": description,
-        },
+        raise JudgeSaveError("Threshold: 'threshold' must be a number from 0 to 1.", "threshold")
+
+
+def judge_ensure(
+    *, name: str, kind: str, model_spec: ModelSpec | None = None, description: str = ""
+) -> Judge:
+    """The newest version of ``name`` if it has this definition, else a new version: for the
+    demo, which declares its judge on every start."""
+    latest = Judge.objects.filter(name=name).order_by("-version").first()
+    if latest is not None and latest.definition == judge_definition(kind, {}, model_spec):
+        return latest
+    return judge_save(
+        name=name, kind=kind, model_spec=model_spec, description=description, new_version=True
     )
-    return judge
 
 
 def judge_snapshot(judge: Judge) -> dict[str, Any]:
-    spec = judge.model_spec
-    return {
-        "name": judge.name,
-        "kind": judge.kind,
-        "settings": judge.settings,
-        "model": {"name": spec.name, "backend": spec.backend, "settings": spec.settings}
-        if spec
-        else None,
-    }
+    """What a judge run reads: the version's own definition, never the model spec as it is
+    now."""
+    return {"name": judge.name, "version": judge.version, "label": judge.label, **judge.definition}
 
 
 def judge_run_create(
@@ -73,8 +161,9 @@ def judge_run_create(
 ) -> JudgeRun:
     if run.status != RunStatus.DONE:
         raise RunError(f"Run {run.pk} is {run.status}; judge it once it is done.")
-    if judge.model_spec is not None:
-        validate_backend_settings(judge.model_spec.backend, judge.model_spec.settings)
+    model = judge.definition.get("model")
+    if model:
+        validate_backend_settings(model["backend"], model["settings"])
     judge_run = JudgeRun.objects.create(
         judge=judge,
         run=run,
@@ -87,21 +176,18 @@ def judge_run_create(
 
 
 def judge_run_dispatch(*, judge_run_id: int) -> int:
-    from judging.tasks import judge_chunk_local, judge_chunk_remote
-
     if not status_claim(JudgeRun, judge_run_id):
         return 0
     judge_run = JudgeRun.objects.get(pk=judge_run_id)
     model = judge_run.judge_snapshot.get("model")
-    task = judge_chunk_local if model and model["backend"] in LOCAL_BACKENDS else judge_chunk_remote
+    queue = GPU_QUEUE if model and model["backend"] in LOCAL_BACKENDS else DEFAULT_QUEUE
     judged = set(judge_run.verdicts.values_list("response_id", flat=True))
     missing = [
         pk
         for pk in judge_run.run.responses.order_by("pk").values_list("pk", flat=True)
         if pk not in judged
     ]
-    for chunk in chunked(missing):
-        task.delay(judge_run_id, chunk)
+    chunks_queue(kind="judging", job_id=judge_run_id, queue=queue, item_ids=missing)
     if not missing:
         judge_run_finish_if_complete(judge_run_id=judge_run_id)
     return len(missing)
@@ -211,8 +297,8 @@ def judge_run_resume(*, judge_run: JudgeRun) -> bool:
 def judge_runs_after_generation(sender: object, *, run_id: int, **kwargs: object) -> None:
     """Start the judges a run asked for (``--then-judge``) as soon as its last response is in."""
     run = GenerationRun.objects.get(pk=run_id)
-    for name in run.judges_after:
-        judge = Judge.objects.filter(name=name).first()
+    for selector in run.judges_after:
+        judge = judge_find(selector)  # a bare name: its newest version now
         if judge is None:
             continue  # deleted since the run started; the run page shows which judges ran
         judge_run_create(judge=judge, run=run, created_by=run.created_by)

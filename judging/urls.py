@@ -11,4 +11,5 @@ urlpatterns = [
     path("runs/<int:pk>/judges/new/", views.judge_create, name="create"),
     path("judge-runs/<int:pk>/progress/", views.judge_run_progress, name="progress"),
     path("judge-runs/<int:pk>/cancel/", views.judge_run_stop, name="cancel"),
+    path("judge-runs/<int:pk>/resume/", views.judge_run_restart, name="resume"),
 ]

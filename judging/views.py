@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -9,18 +10,24 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from config.roles import researcher_required
-from inference.models import GenerationRun
+from inference.models import GenerationRun, RunStatus
 from inference.selectors import run_responses
 from inference.services import RunError
 from inference.views import polling_partial
-from judging.forms import JudgeCreateForm, JudgeRunForm
+from judging.forms import NEW_VERSION_LABEL, JudgeCreateForm, JudgeRunForm
 from judging.models import JudgeRun
 from judging.selectors import (
     judge_run_summaries,
     judge_run_summary,
     verdicts_by_response,
 )
-from judging.services import judge_run_cancel, judge_run_create, judge_save
+from judging.services import (
+    JudgeSaveError,
+    judge_run_cancel,
+    judge_run_create,
+    judge_run_resume,
+    judge_save,
+)
 
 
 @researcher_required
@@ -71,11 +78,19 @@ def judge_create(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         settings = {} if data["threshold"] is None else {"threshold": data["threshold"]}
         try:
-            judge_save(name=data["name"], kind=data["kind"], model_spec=data["model_spec"],
-                       settings=settings)  # fmt: skip
+            judge = judge_save(
+                name=data["name"],
+                kind=data["kind"],
+                model_spec=data["model_spec"],
+                settings=settings,
+                new_version=data["new_version"],
+                how_to_ask=f'tick "{NEW_VERSION_LABEL}"',
+            )
+        except JudgeSaveError as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error))
+        else:
+            messages.success(request, f"Judge {judge.label} ({judge.kind}) saved.")
             return redirect("judging:run", pk=pk)
-        except RunError as error:
-            form.add_error(None, str(error))
     context = verdicts_context(request, run, create_form=form)
     return render(request, "judging/run.html", context, status=400)
 
@@ -86,6 +101,20 @@ def judge_run_progress(request: HttpRequest, pk: int) -> HttpResponse:
     judge_run = get_object_or_404(JudgeRun.objects.select_related("judge"), pk=pk)
     context = {"summary": judge_run_summary(judge_run=judge_run)}
     return polling_partial(request, "judging/run.html#judge-run", context, judge_run.is_finished)
+
+
+@researcher_required
+@require_POST
+def judge_run_restart(request: HttpRequest, pk: int) -> HttpResponse:
+    """Resume a failed, cancelled or stalled judge run: queue again the verdicts it lacks."""
+    judge_run = get_object_or_404(JudgeRun, pk=pk)
+    summary = judge_run_summary(judge_run=judge_run)
+    if judge_run.status == RunStatus.RUNNING and not summary.phase.is_stalled:
+        # Its chunks are queued or at work: queueing them again would only do them twice.
+        message = f"Judge run {judge_run.pk} is running and not stalled; nothing to resume."
+        return HttpResponse(message, status=400)
+    judge_run_resume(judge_run=judge_run)
+    return redirect("judging:run", pk=judge_run.run_id)
 
 
 @researcher_required

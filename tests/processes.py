@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -12,7 +13,41 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from django.db import OperationalError as DatabaseNotReady
+
 REPO = Path(__file__).resolve().parent.parent
+
+# What a condition raises while what it waits for is not there yet, on a loaded machine as much
+# as on an idle one: a server not listening yet (connection refused), one too busy to answer in
+# time (read timeout), a database file not migrated yet or locked by a writer. requests' and
+# urllib's errors are OSErrors. They mean "ask again", until the wait's own deadline.
+NOT_YET: tuple[type[Exception], ...] = (OSError, sqlite3.OperationalError, DatabaseNotReady)
+
+
+def poll(
+    condition: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    interval: float = 0.25,
+    exited: Callable[[], bool] = lambda: False,
+    output: Callable[[], str] = lambda: "",
+) -> None:
+    """Ask ``condition`` until it is true; a NOT_YET error counts as false. Fails with the last
+    such error when the deadline passes, or at once when ``exited`` says the program is gone."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except NOT_YET as error:
+            last_error = error
+        if exited():
+            raise AssertionError(f"exited before {what}:\n{output()[-4000:]}")
+        time.sleep(interval)
+    because = f" (last: {last_error!r})" if last_error is not None else ""
+    raise AssertionError(f"no {what} after {timeout} s{because}:\n{output()[-4000:]}")
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -52,15 +87,23 @@ class Background:
     def text(self) -> str:
         return "".join(self.output)
 
-    def wait_for(self, condition: Callable[[], bool], *, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            if self.process.poll() is not None:
-                raise AssertionError(f"exited before {what}:\n{self.text[-4000:]}")
-            time.sleep(0.25)
-        raise AssertionError(f"no {what} after {timeout} s:\n{self.text[-4000:]}")
+    def wait_for(
+        self,
+        condition: Callable[[], bool],
+        *,
+        timeout: float,
+        what: str,
+        interval: float = 0.25,
+    ) -> None:
+        """Until ``condition`` holds (errors that mean "not yet" included), while this runs."""
+        poll(
+            condition,
+            timeout=timeout,
+            what=what,
+            interval=interval,
+            exited=lambda: self.process.poll() is not None,
+            output=lambda: self.text,
+        )
 
     def interrupt(self, *, timeout: float = 60) -> int:
         """Ctrl-C: SIGINT to the whole group, then wait until every process it started is gone

@@ -8,7 +8,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -112,13 +111,14 @@ def check_demo(env: dict[str, str], answers: Callable[[], int] | None = None) ->
             )
 
             def rated() -> bool:
-                """A run report shows a compliance rate once a judge has read a run. Asked every
-                5 s: each answer draws a chart, CPU the worker's judging needs too."""
-                time.sleep(5)
+                """A run report shows a compliance rate once a judge has read a run."""
                 pages = (session.get(f"{base}analysis/runs/?run={run}", timeout=60) for run in runs)
                 return any(re.search(r"\d+\.\d%", page.text) for page in pages)
 
-            demo.wait_for(rated, timeout=400, what="a run report with a compliance rate")
+            # Asked every 5 s: each answer draws a chart, CPU the worker's judging needs too.
+            demo.wait_for(
+                rated, timeout=400, what="a run report with a compliance rate", interval=5
+            )
     except BaseException:
         demo.kill()
         raise
@@ -144,9 +144,10 @@ def check_demo_campaign(base: str, annotator: requests.Session, demo: Background
 
 
 def up(base: str) -> bool:
+    """Whether the web server answers now; one too busy to answer within 2 s is not up yet."""
     try:
         return requests.get(base + "healthz", timeout=2).status_code == 200
-    except requests.ConnectionError:
+    except requests.RequestException:
         return False
 
 

@@ -63,4 +63,6 @@ def agreement_report_json(report: AgreementReportPage) -> dict[str, Any]:
         "calibrations": [{"judge": name, **plain(c)} for name, c in report.calibrations],
         # Gold items where a judge differs (the first 100 and the total); null without judges.
         "judge_misses": plain(report.misses),
+        # Judges with several versions: each version on the gold items all of them judged.
+        "judge_versions": plain(report.versions),
     }

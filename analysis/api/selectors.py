@@ -16,6 +16,7 @@ from benchmarks.selectors import benchmark_list
 from inference.models import GenerationRun, Response
 from inference.selectors import run_list
 from judging.models import Judge, Verdict
+from judging.selectors import judge_find
 
 
 def given(queryset: QuerySet, **lookups: object) -> QuerySet:
@@ -49,7 +50,15 @@ def api_responses(*, run: int | None = None, category: str | None = None) -> Que
 
 
 def api_judges() -> QuerySet[Judge]:
-    return Judge.objects.select_related("model_spec").order_by("name")
+    return Judge.objects.select_related("model_spec").order_by("name", "version")
+
+
+def _judge_selected(selector: str | None) -> Judge | int | None:
+    """The judge version a ``judge`` filter names; one that names none matches nothing."""
+    if selector is None:
+        return None
+    judge = judge_find(selector)
+    return judge if judge is not None else -1
 
 
 def api_verdicts(
@@ -63,7 +72,7 @@ def api_verdicts(
     return given(
         Verdict.objects.select_related("judge_run__judge", "response__prompt", "judge_prompt"),
         judge_run__run_id=run,
-        judge_run__judge__name=judge,
+        judge_run__judge=_judge_selected(judge),
         judge_run_id=judge_run,
         label=label,
         response__prompt__category=category,

@@ -18,10 +18,11 @@ from annotate.models import Campaign, GoldLabel, Label, Sampling
 from annotate.schemes import BUILT_IN_SCHEMES, COCONOT, CUSTOM, SchemeError, scheme_for
 from annotate.services import CAMPAIGN_SETTINGS
 from benchmarks.models import Benchmark, Prompt
-from config.numbers import whole_number
+from config.numbers import MAX_INT, whole_number
 from config.roles import ANNOTATOR
 from inference.models import GenerationRun, ModelSpec, Response
-from judging.models import Judge, JudgePrompt, Verdict
+from judging.models import Judge, JudgeKind, JudgePrompt, Verdict
+from judging.selectors import judge_find
 
 # --- Reads ----------------------------------------------------------------------------------
 
@@ -117,13 +118,34 @@ class JudgeSerializer(serializers.ModelSerializer[Judge]):
         slug_field="name", read_only=True, allow_null=True, help_text="Model spec name."
     )
 
+    # `label` ('name', or 'name vN' after version 1: how reports name it) and `selector`
+    # (NAME@N: exactly this version) are the model's properties, read-only.
+
     class Meta:
         model = Judge
-        fields = ["id", "name", "kind", "model_spec", "settings", "description", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "version",
+            "label",
+            "selector",
+            "kind",
+            "model_spec",
+            "settings",
+            "definition",
+            "description",
+            "created_at",
+        ]
 
 
 class VerdictSerializer(serializers.ModelSerializer[Verdict]):
     judge = serializers.CharField(source="judge_run.judge.name", read_only=True)
+    judge_version = serializers.IntegerField(
+        source="judge_run.judge.version", read_only=True, help_text="Version of the judge."
+    )
+    judge_label = serializers.CharField(
+        source="judge_run.judge.label", read_only=True, help_text="'name', or 'name vN' after v1."
+    )
     run = serializers.IntegerField(source="judge_run.run_id", read_only=True)
     category = serializers.CharField(source="response.prompt.category", read_only=True)
     subcategory = serializers.CharField(source="response.prompt.subcategory", read_only=True)
@@ -139,6 +161,8 @@ class VerdictSerializer(serializers.ModelSerializer[Verdict]):
         fields = [
             "id",
             "judge",
+            "judge_version",
+            "judge_label",
             "judge_run",
             "run",
             "response",
@@ -157,7 +181,7 @@ class VerdictSerializer(serializers.ModelSerializer[Verdict]):
 
 class CampaignSerializer(serializers.ModelSerializer[Campaign]):
     sampling_judges: serializers.SlugRelatedField[Judge] = serializers.SlugRelatedField(
-        slug_field="name", many=True, read_only=True
+        slug_field="label", many=True, read_only=True, help_text="Judge versions, by label."
     )
     annotators: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", many=True, read_only=True, help_text="Usernames."
@@ -173,6 +197,9 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
         fields = [
             "id",
             *CAMPAIGN_SETTINGS,
+            "sample_size_asked",
+            "pool_size",
+            "status",
             "is_demo",
             "item_count",
             "annotator_count",
@@ -253,6 +280,44 @@ class ModelSpecField(serializers.Field):
         return value.name
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class JudgeField(serializers.RelatedField[Judge, Judge, Any]):
+    """A judge by name (its newest version), by NAME@N, or by its label ``NAME vN``. With
+    ``keep_text`` the value stays the text that was sent (checked to name a judge), for what
+    is looked up later: a run's "then judge with" reads a bare name when the run finishes."""
+
+    default_error_messages = {
+        "unknown": "No judge {value!r}; give a name (its newest version) or NAME@N."
+    }
+
+    def __init__(self, *, keep_text: bool = False, **kwargs: Any) -> None:
+        self.keep_text = keep_text
+        super().__init__(queryset=Judge.objects.all(), **kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = str(data).strip()
+        judge = judge_find(value)
+        if judge is None:
+            self.fail("unknown", value=value)
+        return value if self.keep_text else judge
+
+    def to_representation(self, value: Any) -> str:
+        return str(value.selector)
+
+
+class JudgeCreateSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200)
+    # Plain text, checked by the service: a second enum named "kind" (benchmarks have one)
+    # would collide in the schema.
+    kind = serializers.CharField(help_text=f"One of {', '.join(JudgeKind.values)}.")
+    model_spec = ModelSpecField(required=False, default=None, help_text="Model spec name (or id).")
+    settings = serializers.DictField(required=False, default=dict)
+    description = serializers.CharField(required=False, default="", allow_blank=True)
+    new_version = serializers.BooleanField(
+        default=False, help_text="The name exists: make its next version instead of refusing."
+    )
+
+
 class RunCreateSerializer(serializers.Serializer[Any]):
     benchmark = serializers.SlugRelatedField(
         slug_field="slug", queryset=Benchmark.objects.all(), help_text="Benchmark slug."
@@ -262,14 +327,18 @@ class RunCreateSerializer(serializers.Serializer[Any]):
         child=serializers.CharField(), required=False, default=list, help_text="Empty for all."
     )
     limit = serializers.IntegerField(
-        required=False, allow_null=True, default=None, min_value=1, help_text="First N prompts."
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=MAX_INT,
+        help_text="First N prompts.",
     )
-    judges_after = serializers.SlugRelatedField(
-        slug_field="name",
-        queryset=Judge.objects.all(),
+    judges_after = JudgeField(
+        keep_text=True,
         many=True,
         required=False,
-        help_text="Names of judges to run once all responses are in.",
+        help_text="Judges to run once all responses are in: a name (its newest version) or NAME@N.",
     )
 
 
@@ -286,14 +355,17 @@ class CampaignCreateSerializer(serializers.Serializer[Any]):
     subcategories = serializers.ListField(
         child=serializers.CharField(), required=False, default=list
     )
+    exclude_truncated = serializers.BooleanField(
+        default=False, help_text="Leave out responses cut off at the length limit."
+    )
     sampling = serializers.ChoiceField(choices=Sampling.choices, default=Sampling.ALL)
     sample_size = serializers.IntegerField(
-        required=False, allow_null=True, default=None, min_value=1
+        required=False, allow_null=True, default=None, min_value=1, max_value=MAX_INT
     )
-    sampling_judges = serializers.SlugRelatedField(
-        slug_field="name", queryset=Judge.objects.all(), many=True, required=False
+    sampling_judges = JudgeField(
+        many=True, required=False, help_text="A name (its newest version) or NAME@N."
     )
-    seed = serializers.IntegerField(default=0, min_value=0)
+    seed = serializers.IntegerField(default=0, min_value=0, max_value=MAX_INT)
     overlap = serializers.IntegerField(default=3, min_value=1, max_value=50)
     scheme = serializers.ChoiceField(
         choices=SCHEME_CHOICES,

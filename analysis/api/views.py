@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, cast
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
@@ -22,7 +23,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -41,6 +42,7 @@ from analysis.api.serializers import (
     CampaignCreateSerializer,
     CampaignSerializer,
     GoldLabelSerializer,
+    JudgeCreateSerializer,
     JudgeSerializer,
     LabelSerializer,
     PromptSerializer,
@@ -56,6 +58,7 @@ from annotate.services import CampaignError, campaign_create
 from config.roles import user_is_researcher
 from inference.services import RunError, generation_run_create
 from judging.models import VerdictLabel
+from judging.services import JudgeSaveError, judge_save
 
 RUN = Filter("run", "Id of a generation run.", kind="id")
 CAMPAIGN = Filter("campaign", "Id of a campaign.", kind="id")
@@ -68,7 +71,9 @@ def filtered(filters: Sequence[Filter]) -> Any:
 
 
 def service_error(error: Exception) -> ValidationError:
-    return ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [str(error)]})
+    # A service error that names the field at fault is reported under it.
+    field = getattr(error, "field", None) or api_settings.NON_FIELD_ERRORS_KEY
+    return ValidationError({field: [str(error)]})
 
 
 class ApiViewSet(ReadOnlyModelViewSet):
@@ -152,7 +157,8 @@ class RunViewSet(ApiViewSet):
                 model_spec=data["model_spec"],
                 categories=data["categories"],
                 limit=data["limit"],
-                judges_after=[judge.name for judge in data.get("judges_after", [])],
+                # As sent: a name means its newest version when the judge run starts.
+                judges_after=data.get("judges_after", []),
                 created_by=cast(User, request.user),
             )
         except RunError as error:
@@ -176,7 +182,8 @@ class ResponseViewSet(ApiViewSet):
 
 
 class JudgeViewSet(ApiViewSet):
-    """Automatic judges, by name."""
+    """Automatic judges, one row per version; POST makes one (``new_version`` for the next
+    version of a name that exists)."""
 
     serializer_class = JudgeSerializer
     pagination_class = SmallListPagination
@@ -184,10 +191,26 @@ class JudgeViewSet(ApiViewSet):
     def select(self, **filters: Any) -> QuerySet[Any]:
         return selectors.api_judges()
 
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
+        return JudgeCreateSerializer if self.action == "create" else JudgeSerializer
+
+    @extend_schema(request=JudgeCreateSerializer, responses={201: JudgeSerializer})
+    def create(self, request: Request) -> Response:
+        form = JudgeCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            judge = judge_save(**form.validated_data, how_to_ask='send "new_version": true')
+        except JudgeSaveError as error:
+            field = error.field if error.field in form.fields else None
+            if field is None:
+                raise service_error(error) from None
+            raise ValidationError({field: [str(error)]}) from None
+        return created(request, "api:judge-detail", JudgeSerializer(judge))
+
 
 VERDICT_FILTERS = (
     RUN,
-    Filter("judge", "Judge name."),
+    Filter("judge", "Judge: a name (its newest version), NAME@N or the label 'NAME vN'."),
     Filter("judge_run", "Id of one judge run.", kind="id"),
     Filter("label", "Verdict label.", kind="choice", choices=VerdictLabel.values),
     CATEGORY,
@@ -292,6 +315,7 @@ class NotFoundView(APIView):
 
 
 TOKEN_REFUSED = "API tokens are for researchers and admins."
+LOGIN_LOCKED_OUT = "Too many failed logins for this username or from this address."
 
 
 class TokenView(ObtainAuthToken):
@@ -302,6 +326,9 @@ class TokenView(ObtainAuthToken):
     # token authenticates DELETE; a POST without one is anonymous.
     authentication_classes = (TokenAuthentication,)
     permission_classes = ()
+    # ObtainAuthToken names DRF's plain parsers; back to the project's, which refuse deep
+    # nesting and NUL (REST_FRAMEWORK's DEFAULT_PARSER_CLASSES, issue 11).
+    parser_classes = APIView.parser_classes
     # Against password guessing: a few tries a minute from one address (DEFAULT_THROTTLE_RATES).
     throttle_classes = (ScopedRateThrottle,)
     throttle_scope = "token"
@@ -315,12 +342,23 @@ class TokenView(ObtainAuthToken):
             200: inline_serializer("Token", {"token": serializers.CharField()}),
             400: OpenApiResponse(description="Wrong username or password."),
             403: OpenApiResponse(description=TOKEN_REFUSED),
-            429: OpenApiResponse(description="Too many tries; the answer says when to retry."),
+            429: OpenApiResponse(
+                description="Too many tries, or too many failed logins (a lock-out that ends "
+                "by itself); the answer says when to retry."
+            ),
         },
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # The serializer calls authenticate() with this request, where django-axes counts the
+        # failure and marks a locked-out login (config/settings.py, AXES_*).
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
+        valid = serializer.is_valid()
+        if getattr(request, "axes_locked_out", False):
+            raise Throttled(
+                wait=settings.AXES_COOLOFF_TIME.total_seconds(), detail=LOGIN_LOCKED_OUT
+            )
+        if not valid:
+            raise ValidationError(serializer.errors)
         user = serializer.validated_data["user"]
         if not user_is_researcher(user):
             raise PermissionDenied(TOKEN_REFUSED)

@@ -28,8 +28,8 @@ def estimate(value: object, percent: bool = False) -> SafeString:
             '<span class="figure" title="n={}">{}{}</span>', value.n, shown(value.value), unit
         )
     return format_html(
-        '<span class="figure" title="95% bootstrap CI, n={}">{}{} '
-        '<span class="ci">[{}, {}]</span></span>',
+        '<span class="figure" title="{}, n={}">{}{} <span class="ci">[{}, {}]</span></span>',
+        value.interval_label,
         value.n,
         shown(value.value),
         unit,

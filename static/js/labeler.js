@@ -91,6 +91,7 @@
     Object.assign(fields, {
       assignment: item.dataset.assignment,
       item: item.dataset.item,
+      ticket: item.dataset.ticket,
       time_spent_ms: String(Math.round(performance.now() - shownAt)),
     });
     place(current, waiting || loading());

@@ -51,7 +51,9 @@ COLUMNS = [
     "label_A1",
     "label_A2",
     "judge_keyword",
+    "judge_keyword_version",
     "judge_other",
+    "judge_other_version",
     "item_id",
     "inclusion_probability",
 ]
@@ -149,6 +151,7 @@ def expected_rows(campaign: Campaign) -> list[dict[str, Any]]:
                 "gold_source": source,
                 "labels": item_labels,
                 "judges": item_judges,
+                "judge_versions": {"keyword": 1, "other": 1},
                 "item_id": item.pk,
                 "inclusion_probability": 1.0,
             }

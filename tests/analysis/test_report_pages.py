@@ -177,8 +177,8 @@ def test_items_where_a_judge_differs_from_gold_are_listed_and_open_on_the_review
     url = html.unescape({int(item): url for url, item in links}[missed_by_keyword.pk])
     review = page_text(client.get(url).content)
     assert f"Item {missed_by_keyword.pk}" in review
-    assert "keyword: neither" in review and "coin: complied" in review
-    assert "Gold: complied (All annotators agreed)" in review
+    assert "keyword: Neither" in review and "coin: Complied" in review
+    assert "Gold: Complied (All annotators agreed)" in review
 
 
 def test_the_review_page_does_not_open_another_campaigns_item() -> None:

@@ -138,8 +138,11 @@ def test_campaign_settings_that_cannot_work_are_refused() -> None:
         campaign_over(run, overlap=0)
     with pytest.raises(CampaignError, match="needs at least one judge"):
         campaign_over(run, sampling="judge_disagreement", sample_size=1)
-    with pytest.raises(CampaignError, match="No responses match"):
+    with pytest.raises(CampaignError, match="Category 'Nothing like this' is not in the chosen"):
         campaign_over(run, categories=["Nothing like this"])
+    run.responses.update(text="", error="Timed out")
+    with pytest.raises(CampaignError, match="No responses match"):
+        campaign_over(run)
     assert not Campaign.objects.exists()
 
 
@@ -259,4 +262,4 @@ def test_judge_verdicts_show_on_the_review_page_only_when_revealed() -> None:
         "keyword: neither" not in client.get(f"/campaigns/{campaign.pk}/review/").content.decode()
     )
     revealed = client.get(f"/campaigns/{campaign.pk}/review/?verdicts=1").content.decode()
-    assert "keyword: neither" in revealed
+    assert "keyword: Neither" in revealed  # the verdict's display name, not its value

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from annotate.models import Assignment, AssignmentStatus, Item, Label
 from annotate.services import assignment_next, assignment_skip, label_submit
+from annotate.tickets import served_ticket
 from tests.annotate.builders import annotators, campaign_over, label_all, run_with_responses
 
 pytestmark = pytest.mark.django_db
@@ -85,8 +86,14 @@ def test_a_label_after_expiry_is_kept_when_a_slot_is_still_free() -> None:
         expires_at=timezone.now() - dt.timedelta(minutes=1)
     )
     assert assignment_next(campaign=campaign, user=other) is not None  # sweeps mine away
+    ticket = served_ticket(assignment_id=mine.pk, item_id=mine.item_id, annotator_id=me.pk)
     label_submit(
-        campaign=campaign, user=me, assignment_id=mine.pk, item_id=mine.item_id, value="neither"
+        campaign=campaign,
+        user=me,
+        assignment_id=mine.pk,
+        item_id=mine.item_id,
+        value="neither",
+        ticket=ticket,  # the screen's proof that the swept reservation was mine
     )
     assert Item.objects.get(pk=mine.item_id).slots_left == 0
     assert Assignment.objects.filter(annotator=me, status=AssignmentStatus.DONE).count() == 1

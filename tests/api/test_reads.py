@@ -185,7 +185,11 @@ def test_judges_list_by_name(world: World, researcher_api: APIClient) -> None:
             "source=vote",
             "source must be one of majority, adjudicated, not 'vote'.",
         ),
-        ("/api/prompts/", "category=a%00b", "category must not contain NUL characters."),
+        (
+            "/api/prompts/",
+            "category=a%00b",
+            "The field 'category' contains a NUL character (\\u0000), which cannot be stored.",
+        ),
         (
             "/api/verdicts/",
             "page_size=0",

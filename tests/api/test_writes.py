@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from annotate.models import Campaign
-from inference.models import GenerationRun, ModelSpec, RunStatus
+from inference.models import Chunk, GenerationRun, ModelSpec, RunStatus
 from inference.services import model_spec_save
 from tests.api.conftest import CATEGORIES, World
 from tests.factories import UserFactory
@@ -27,20 +27,19 @@ def remote_spec() -> ModelSpec:
 
 
 @pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, list[int]]]:
-    """Chunks handed to Celery, recorded instead of sent (no broker in these tests)."""
-    sent: list[tuple[int, list[int]]] = []
-    from inference import tasks
+def queued(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Doorbells for queued chunks, recorded instead of sent (no broker in these tests)."""
+    rung: list[str] = []
+    from inference import chunks
 
-    for task in (tasks.generate_chunk_local, tasks.generate_chunk_remote):
-        monkeypatch.setattr(task, "delay", lambda run_id, ids: sent.append((run_id, ids)))
-    return sent
+    monkeypatch.setattr(chunks, "ring", lambda queue, **kwargs: rung.append(queue))
+    return rung
 
 
 def test_a_researcher_starts_a_run_and_its_chunks_are_queued_after_commit(
     world: World,
     remote_spec: ModelSpec,
-    queued: list[tuple[int, list[int]]],
+    queued: list[str],
     researcher_api: APIClient,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
@@ -64,8 +63,8 @@ def test_a_researcher_starts_a_run_and_its_chunks_are_queued_after_commit(
     run = GenerationRun.objects.get(pk=body["id"])
     assert run.status == RunStatus.RUNNING
     assert run.created_by is not None
-    assert len(queued) == 1
-    assert queued[0][0] == run.pk
+    assert queued == ["default"]  # one chunk, rung after the commit
+    assert list(Chunk.objects.values_list("job_id", flat=True)) == [run.pk]
 
 
 def test_a_model_spec_can_be_named_by_its_id(
@@ -86,7 +85,7 @@ def test_a_model_spec_can_be_named_by_its_id(
         ({"limit": 0}, {"limit": ["Ensure this value is greater than or equal to 1."]}),
         (
             {"judges_after": ["nobody"]},
-            {"judges_after": ["Object with name=nobody does not exist."]},
+            {"judges_after": ["No judge 'nobody'; give a name (its newest version) or NAME@N."]},
         ),
         (
             {"categories": ["Made up"]},

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from benchmarks.models import Benchmark
+from inference import chunks
 from inference.backends import registry
-from inference.models import GenerationRun, RunStatus
+from inference.models import Chunk, GenerationRun, RunStatus
 from inference.services import (
     RunError,
     generation_run_cancel,
@@ -43,14 +44,16 @@ def tiny_spec(tiny_model_dir: Path) -> Any:
 
 
 @pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, list[int]]]:
-    """Chunks handed to Celery, recorded instead of sent: these tests run the chunks here."""
-    sent: list[tuple[int, list[int]]] = []
-    from inference import tasks
+def queued(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Doorbells recorded instead of sent: these tests run the chunks here."""
+    rung: list[str] = []
+    monkeypatch.setattr(chunks, "ring", lambda queue, **kwargs: rung.append(queue))
+    return rung
 
-    for task in (tasks.generate_chunk_local, tasks.generate_chunk_remote):
-        monkeypatch.setattr(task, "delay", lambda run_id, ids: sent.append((run_id, ids)))
-    return sent
+
+def queued_chunks() -> list[tuple[int, list[int]]]:
+    """(run id, prompt ids) of every outstanding chunk, oldest first."""
+    return [(chunk.job_id, chunk.item_ids) for chunk in Chunk.objects.order_by("pk")]
 
 
 def start(benchmark: Benchmark, spec: Any, queued: list, **options: Any) -> GenerationRun:
@@ -66,14 +69,14 @@ def test_a_run_covers_the_chosen_categories_and_limit(
     run = start(benchmark, tiny_spec, queued, categories=["Humanizing requests"], limit=2)
     assert (run.status, run.total) == (RunStatus.RUNNING, 2)
     assert run.model_snapshot["settings"]["max_new_tokens"] == 4
-    assert [len(ids) for _, ids in queued] == [2]
+    assert [len(ids) for _, ids in queued_chunks()] == [2]
 
 
 def test_a_chunk_writes_one_response_per_prompt_even_when_run_twice(
     benchmark: Benchmark, tiny_spec: Any, queued: list
 ) -> None:
     run = start(benchmark, tiny_spec, queued)
-    ((run_id, ids),) = queued
+    ((run_id, ids),) = queued_chunks()
     generation_run_generate_chunk(run_id=run_id, prompt_ids=ids)
     generation_run_generate_chunk(run_id=run_id, prompt_ids=ids)  # a redelivered message
     run.refresh_from_db()
@@ -89,8 +92,10 @@ def test_chunks_of_a_cancelled_run_do_nothing(
     benchmark: Benchmark, tiny_spec: Any, queued: list
 ) -> None:
     run = start(benchmark, tiny_spec, queued)
+    ((_, ids),) = queued_chunks()
     assert generation_run_cancel(run=run)
-    generation_run_generate_chunk(run_id=run.pk, prompt_ids=queued[0][1])
+    assert queued_chunks() == []  # the run forgets its outstanding chunks
+    generation_run_generate_chunk(run_id=run.pk, prompt_ids=ids)
     assert run.responses.count() == 0
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED
@@ -100,12 +105,11 @@ def test_resume_queues_only_what_is_missing(
     benchmark: Benchmark, tiny_spec: Any, queued: list, django_capture_on_commit_callbacks: Any
 ) -> None:
     run = start(benchmark, tiny_spec, queued)
-    generation_run_generate_chunk(run_id=run.pk, prompt_ids=queued[0][1][:4])
+    generation_run_generate_chunk(run_id=run.pk, prompt_ids=queued_chunks()[0][1][:4])
     generation_run_cancel(run=run)
-    queued.clear()
     with django_capture_on_commit_callbacks(execute=True):
         assert generation_run_resume(run=run)
-    assert [len(ids) for _, ids in queued] == [2]
+    assert [len(ids) for _, ids in queued_chunks()] == [2]
     run.refresh_from_db()
     assert run.status == RunStatus.RUNNING
 
@@ -124,7 +128,7 @@ def test_one_failing_item_is_recorded_and_the_rest_carry_on(
         return real_batch(prompts)
 
     monkeypatch.setattr(backend, "_generate_batch", flaky)
-    generation_run_generate_chunk(run_id=run.pk, prompt_ids=queued[0][1])
+    generation_run_generate_chunk(run_id=run.pk, prompt_ids=queued_chunks()[0][1])
     errors = list(run.responses.exclude(error="").values_list("prompt__text", "error"))
     assert errors == [(poison, "RuntimeError: CUDA error: device-side assert triggered")]
     assert run.responses.filter(error="").count() == 5
@@ -145,8 +149,8 @@ def test_judges_asked_for_start_when_the_last_response_is_in(
 
     run = start(benchmark, tiny_spec, queued, judges_after=["keyword"])
     assert not JudgeRun.objects.exists()
-    generation_run_generate_chunk(run_id=run.pk, prompt_ids=queued[0][1][:3])
+    generation_run_generate_chunk(run_id=run.pk, prompt_ids=queued_chunks()[0][1][:3])
     assert not JudgeRun.objects.exists()  # half done: not yet
-    generation_run_generate_chunk(run_id=run.pk, prompt_ids=queued[0][1])
+    generation_run_generate_chunk(run_id=run.pk, prompt_ids=queued_chunks()[0][1])
     judge_run = JudgeRun.objects.get()
     assert (judge_run.judge.name, judge_run.run_id, judge_run.total) == ("keyword", run.pk, 6)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,12 +34,7 @@ def keyword_judge() -> None:
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, worker: Background) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out; worker said:\n{worker.text[-4000:]}")
+    worker.wait_for(condition, timeout=timeout, what="the awaited state", interval=0.5)
 
 
 def finished(model: type[GenerationRun] | type[JudgeRun], pk: int) -> Callable[[], bool]:
@@ -115,7 +109,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(
         backend="transformers",
         settings={"path": str(tiny_model_dir), "max_new_tokens": 48, "batch_size": 2},
     )
-    env = worker_env(tmp_path, DEMUR_BROKER_VISIBILITY_TIMEOUT="4")
+    env = worker_env(tmp_path, DEMUR_STALL_SECONDS="4")  # the dead chunk is swept quickly
     with celery_worker(env, name="first") as first:
         run = generation_run_create(benchmark=benchmark, model_spec=spec)
         wait_until(lambda: run.responses.count() > 0, timeout=120, worker=first)

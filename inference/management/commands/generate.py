@@ -7,6 +7,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from benchmarks.models import Benchmark
+from config.numbers import count_argument
 from inference.cli import wait_with_progress
 from inference.models import GenerationRun, ModelSpec, RunStatus
 from inference.services import (
@@ -26,7 +27,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--benchmark", help="Benchmark slug.")
         parser.add_argument("--model", help="Model spec name (see `model_spec --list`).")
-        parser.add_argument("--limit", type=int, help="Only the first N prompts.")
+        parser.add_argument("--limit", type=count_argument, help="Only the first N prompts.")
         parser.add_argument("--category", action="append", default=[], help="Repeatable.")
         parser.add_argument(
             "--then-judge",
@@ -58,8 +59,12 @@ class Command(BaseCommand):
         spec = ModelSpec.objects.filter(name=options["model"]).first()
         if spec is None:
             raise CommandError(f"No model spec '{options['model']}'; create it with model_spec.")
-        known_judges = apps.get_model("judging", "Judge").objects.values_list("name", flat=True)
-        unknown = sorted(set(options["then_judge"]) - set(known_judges))
+        versions = apps.get_model("judging", "Judge").objects.values_list("name", "version")
+        # A name (its newest version when the judge run starts) or NAME@N for one version.
+        known_judges = {f"{name}@{version}" for name, version in versions} | {
+            n for n, _ in versions
+        }
+        unknown = sorted(set(options["then_judge"]) - known_judges)
         if unknown:
             raise CommandError(f"No judge {', '.join(unknown)}; see `judge_spec --list`.")
         if options["limit"] is not None and options["limit"] < 1:

@@ -7,6 +7,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from benchmarks.files import InputFileError
 from benchmarks.models import Benchmark
+from config.validation import UnstorableInput, check_text
+from inference.models import GenerationRun
 from inference.services import responses_import
 
 
@@ -22,6 +24,16 @@ class Command(BaseCommand):
         parser.add_argument("--model", required=True, help='Shown as the model, e.g. "gpt-4".')
 
     def handle(self, *args: Any, **options: Any) -> None:
+        for option in ("benchmark", "model"):
+            try:
+                check_text(options[option], f"--{option}")
+            except UnstorableInput as error:
+                raise CommandError(f"{error} Nothing was imported.") from None
+        longest = GenerationRun._meta.get_field("model_name").max_length or 200
+        if len(options["model"]) > longest:
+            raise CommandError(
+                f"--model is longer than {longest} characters. Nothing was imported."
+            )
         benchmark = Benchmark.objects.filter(slug=options["benchmark"]).first()
         if benchmark is None:
             raise CommandError(f"No benchmark '{options['benchmark']}'. Nothing was imported.")

@@ -6,22 +6,24 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inference.backends.base import BackendConfigError
-from inference.cli import settings_from_json
+from inference.cli import CONFIG_OPTION, settings_from_json
 from inference.models import Backend, ModelSpec
-from inference.services import model_spec_save
+from inference.services import ModelSpecInUse, model_spec_save
 
 
 class Command(BaseCommand):
     help = (
-        "Create or update a model spec: model_spec NAME --backend transformers "
-        '--settings \'{"path": "HuggingFaceTB/SmolLM2-135M-Instruct", "max_new_tokens": 512}\'. '
+        "Create a model spec: model_spec NAME --backend transformers "
+        '--config \'{"path": "HuggingFaceTB/SmolLM2-135M-Instruct", "max_new_tokens": 512}\'. '
+        "A spec that runs or judges use cannot be changed; save it under a new name. "
         "With --list, show them."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", nargs="?")
         parser.add_argument("--backend", choices=Backend.values)
-        parser.add_argument("--settings", default="{}", help="The backend's settings as JSON.")
+        # Not --settings: Django's own --settings (the settings module) takes that name.
+        parser.add_argument(CONFIG_OPTION, default="{}", help="The backend's settings as JSON.")
         parser.add_argument("--description", default="")
         parser.add_argument("--list", action="store_true")
 
@@ -32,7 +34,7 @@ class Command(BaseCommand):
             return
         if not options["name"] or not options["backend"]:
             raise CommandError("Give a NAME and --backend (or --list).")
-        settings = settings_from_json(options["settings"])
+        settings = settings_from_json(options["config"])
         try:
             spec = model_spec_save(
                 name=options["name"],
@@ -40,6 +42,6 @@ class Command(BaseCommand):
                 settings=settings,
                 description=options["description"],
             )
-        except BackendConfigError as error:
+        except (BackendConfigError, ModelSpecInUse) as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"Model spec '{spec.name}' ({spec.backend}) saved.")

@@ -10,6 +10,7 @@ from inference.cli import wait_with_progress
 from inference.models import GenerationRun, RunStatus
 from inference.services import RunError
 from judging.models import Judge, JudgeRun
+from judging.selectors import judge_find
 from judging.services import judge_run_cancel, judge_run_create, judge_run_resume
 
 
@@ -18,7 +19,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--run", type=int, help="Generation run id.")
-        parser.add_argument("--judge", help="Judge name, e.g. keyword.")
+        parser.add_argument(
+            "--judge", help="Judge name (its newest version), or NAME@N for version N."
+        )
         parser.add_argument("--resume", type=int, metavar="JUDGE_RUN_ID")
         parser.add_argument("--cancel", type=int, metavar="JUDGE_RUN_ID")
         parser.add_argument("--wait", action="store_true", help="Show progress until it ends.")
@@ -46,16 +49,16 @@ class Command(BaseCommand):
         run = GenerationRun.objects.filter(pk=options["run"]).first()
         if run is None:
             raise CommandError(f"No generation run {options['run']}.")
-        judge = Judge.objects.filter(name=options["judge"]).first()
+        judge = judge_find(options["judge"])
         if judge is None:
-            names = ", ".join(Judge.objects.values_list("name", flat=True))
+            names = ", ".join(judge.selector for judge in Judge.objects.order_by("name", "version"))
             raise CommandError(f"No judge '{options['judge']}'; known: {names}.")
         try:
             judge_run = judge_run_create(judge=judge, run=run)
         except RunError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(
-            f"Judge run {judge_run.pk}: {judge.name} on {judge_run.total} responses "
+            f"Judge run {judge_run.pk}: {judge.label} on {judge_run.total} responses "
             f"of run {run.pk}."
         )
         return judge_run

@@ -1,0 +1,25 @@
+"""Annotation pages. Label values as people read them: a scheme names its values ("not_complied" is
+"Did not comply"), and pages show those names, never the stored value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def label_name(value: str, scheme: dict[str, Any]) -> str:
+    """The scheme's name for ``value``; the value itself if the scheme has no such choice."""
+    for choice in scheme.get("choices", []):
+        if choice.get("value") == value:
+            return str(choice.get("label") or value)
+    return value
+
+
+@register.filter
+def thousands(value: int | None) -> str:
+    """1000000 as "1,000,000": counts a researcher compares at a glance."""
+    return "" if value is None else f"{value:,}"

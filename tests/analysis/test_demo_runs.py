@@ -1,0 +1,178 @@
+"""`make demo` again (seed_demo) touches only what the demo made: it resumes its own interrupted
+runs, never a cancelled run nor a researcher's, and its campaign covers its own runs only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+
+from analysis.demo import (
+    DEMO_CAMPAIGN,
+    DEMO_MODEL,
+    DEMO_RUBRIC_JUDGE,
+    demo_campaign_ensure,
+    demo_runs_start,
+    demo_seed,
+)
+from annotate.models import Campaign
+from benchmarks.models import Benchmark
+from inference.models import GenerationRun, ModelSpec, Response, RunStatus
+from inference.services import (
+    generation_run_cancel,
+    generation_run_create,
+    generation_run_finish_if_complete,
+)
+from judging.models import Judge, JudgeRun
+from tests.factories import UserFactory
+from tests.processes import manage
+from tests.workers import purge_broker, worker_env
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo() -> dict[str, GenerationRun]:
+    """A first `make demo`: the samples loaded and the demo's two runs started, by slug."""
+    demo_seed()
+    return {run.benchmark.slug: run for run in demo_runs_start()}
+
+
+@pytest.fixture
+def researcher() -> User:
+    return UserFactory.create(role="researcher")
+
+
+def researchers_run(benchmark_slug: str, researcher: User | None) -> GenerationRun:
+    """A run of the demo model that a researcher started (on the Runs page, or on the command
+    line with no user)."""
+    return generation_run_create(
+        benchmark=Benchmark.objects.get(slug=benchmark_slug),
+        model_spec=ModelSpec.objects.get(name=DEMO_MODEL),
+        created_by=researcher,
+    )
+
+
+def set_status(run: GenerationRun | JudgeRun, status: str) -> None:
+    type(run).objects.filter(pk=run.pk).update(status=status)
+
+
+def status_of(run: GenerationRun | JudgeRun) -> str:
+    return type(run).objects.get(pk=run.pk).status
+
+
+def answer_all(run: GenerationRun) -> None:
+    """What the worker does: a response per prompt, then the run finishes (sending the signal)."""
+    set_status(run, RunStatus.RUNNING)
+    Response.objects.bulk_create(
+        Response(run=run, prompt=prompt, text="I cannot help with that.", finish_reason="stop")
+        for prompt in run.benchmark.prompts.order_by("pk")
+    )
+    assert generation_run_finish_if_complete(run_id=run.pk)
+
+
+def test_make_demo_again_resumes_only_the_demos_own_interrupted_runs(
+    demo: dict[str, GenerationRun], researcher: User
+) -> None:
+    interrupted, cancelled = demo["demur-sample"], demo["demur-sample-contrast"]
+    set_status(interrupted, RunStatus.RUNNING)  # Ctrl-C killed the worker under it
+    set_status(cancelled, RunStatus.CANCELLED)  # the researcher pressed "Cancel"
+    own_cancelled = researchers_run("demur-sample", researcher)
+    own_failed = researchers_run("demur-sample", researcher)
+    from_the_command_line = researchers_run("demur-sample-contrast", None)
+    set_status(own_cancelled, RunStatus.CANCELLED)
+    set_status(own_failed, RunStatus.FAILED)
+    set_status(from_the_command_line, RunStatus.RUNNING)
+
+    assert demo_runs_start() == []
+
+    assert status_of(interrupted) == RunStatus.PENDING  # queued again
+    assert status_of(cancelled) == RunStatus.CANCELLED
+    assert status_of(own_cancelled) == RunStatus.CANCELLED
+    assert status_of(own_failed) == RunStatus.FAILED
+    assert status_of(from_the_command_line) == RunStatus.RUNNING
+    assert GenerationRun.objects.count() == 5
+
+
+def test_make_demo_again_resumes_its_own_judging_but_not_a_researchers(
+    demo: dict[str, GenerationRun], researcher: User
+) -> None:
+    run = demo["demur-sample"]
+    answer_all(run)  # the run's judges (keyword, the rubric judge) start as the demo's own
+    started = {jr.judge.name: jr for jr in JudgeRun.objects.filter(run=run)}
+    assert set(started) == {"keyword", DEMO_RUBRIC_JUDGE}
+    set_status(started["keyword"], RunStatus.RUNNING)
+    set_status(started[DEMO_RUBRIC_JUDGE], RunStatus.CANCELLED)
+    researchers = JudgeRun.objects.create(
+        judge=Judge.objects.get(name="keyword"),
+        run=run,
+        total=30,
+        created_by=researcher,
+        status=RunStatus.FAILED,
+    )
+
+    demo_runs_start()
+
+    assert status_of(started["keyword"]) == RunStatus.PENDING
+    assert status_of(started[DEMO_RUBRIC_JUDGE]) == RunStatus.CANCELLED
+    assert status_of(researchers) == RunStatus.FAILED
+
+
+def test_the_demo_campaign_never_takes_a_researchers_run_of_the_demo_model(
+    demo: dict[str, GenerationRun], researcher: User
+) -> None:
+    answer_all(demo["demur-sample"])
+    campaign = Campaign.objects.get(name=DEMO_CAMPAIGN, is_demo=True)
+    assert campaign.items.count() == 30
+
+    answer_all(researchers_run("demur-sample-contrast", researcher))
+    answer_all(researchers_run("demur-sample", None))
+    demo_campaign_ensure()  # what the next `make demo` does
+    assert campaign.items.count() == 30
+    assert set(campaign.runs.values_list("pk", flat=True)) == {demo["demur-sample"].pk}
+
+    answer_all(demo["demur-sample-contrast"])  # the demo's own second run still joins it
+    assert campaign.items.count() == 42
+
+
+def test_a_database_from_before_demo_runs_were_marked_keeps_its_runs(researcher: User) -> None:
+    """There the first run of the demo model on each sample is the demo's: it is not started a
+    second time, and only it is resumed."""
+    demo_seed()
+    demo_runs_start()
+    GenerationRun.objects.update(created_by=None)
+    JudgeRun.objects.update(created_by=None)
+    first = GenerationRun.objects.get(benchmark__slug="demur-sample")
+    later = researchers_run("demur-sample", None)
+    set_status(first, RunStatus.FAILED)
+    set_status(later, RunStatus.FAILED)
+
+    assert demo_runs_start() == []
+
+    assert status_of(first) == RunStatus.PENDING
+    assert status_of(later) == RunStatus.FAILED
+    assert GenerationRun.objects.count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_run_again_as_make_demo_runs_it_leaves_a_cancelled_demo_run_cancelled(
+    tmp_path: Path, role_groups: None
+) -> None:
+    purge_broker()
+    env = worker_env(tmp_path)
+    first = manage("seed_demo", env=env)
+    assert first.returncode == 0, first.stderr
+    run = GenerationRun.objects.get(benchmark__slug="demur-sample")
+    assert f"Run {run.pk}: {DEMO_MODEL} answers demur-sample" in first.stdout
+    generation_run_cancel(run=run)
+
+    again = manage("seed_demo", env=env)
+
+    assert again.returncode == 0, again.stderr
+    assert f"Run {run.pk} (demur-sample) was cancelled and stays so" in again.stdout
+    assert status_of(run) == RunStatus.CANCELLED
+    assert GenerationRun.objects.count() == 2
+    purge_broker()
