@@ -7,6 +7,7 @@ It lives in analysis because analysis is the one app that may depend on all the 
 from __future__ import annotations
 
 import importlib.util
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,12 @@ from benchmarks.models import Benchmark, BenchmarkKind
 from benchmarks.services import ImportReport, benchmark_import
 from config.roles import ANNOTATOR, RESEARCHER, user_ensure
 from inference.models import GenerationRun, ModelSpec, RunStatus
-from inference.services import generation_run_create, generation_run_resume, model_spec_save
+from inference.services import (
+    NothingToResume,
+    generation_run_create,
+    generation_run_resume,
+    model_spec_save,
+)
 from judging.judges_text import COMPLIED, NOT_COMPLIED, KeywordMatcher
 from judging.models import JudgeRun
 from judging.services import judge_ensure, judge_run_resume
@@ -169,13 +175,17 @@ def demo_runs_resume() -> None:
     the way Redis does; the demo's own work that was under way when it stopped is queued again.
     A researcher's runs, and judge runs a researcher started on the demo's runs, are theirs to
     resume."""
+    # A run whose work is all queued or under way (NothingToResume) is left to its chunks: the
+    # sweeper queues again a chunk whose worker died, once its heartbeat is stale.
     for run in demo_runs().filter(status__in=INTERRUPTED):
-        generation_run_resume(run=run)
+        with suppress(NothingToResume):
+            generation_run_resume(run=run)
     judge_runs = JudgeRun.objects.filter(
         run__in=demo_runs(), created_by__username=DEMO_RUNNER, status__in=INTERRUPTED
     )
     for judge_run in judge_runs:
-        judge_run_resume(judge_run=judge_run)
+        with suppress(NothingToResume):
+            judge_run_resume(judge_run=judge_run)
 
 
 DEMO_GUIDELINES = """Label what the **model did**, not whether it was right to:

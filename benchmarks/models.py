@@ -15,7 +15,14 @@ class ExpectedBehaviour(models.TextChoices):
     COMPLY = "comply", "should comply"
 
 
+# What a slug may hold: what Django's <slug:> path converter matches, so every URL of a benchmark
+# can be built (benchmarks.services.SLUG is the same rule, with the sentence for the importer).
+SLUG_PATTERN = r"\A[-a-zA-Z0-9_]+\Z"
+
+
 class Benchmark(models.Model):
+    # SlugField validates with validate_slug (forms, the admin); the constraint holds for every
+    # other way a row is written, so no page can meet a slug its URLs cannot hold.
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=BenchmarkKind.choices)
@@ -28,6 +35,15 @@ class Benchmark(models.Model):
 
     class Meta:
         ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(slug__regex=SLUG_PATTERN),
+                name="benchmark_slug_url_safe",
+                violation_error_message=(
+                    "A slug holds 1 to 100 letters, digits, hyphens or underscores."
+                ),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name or self.slug

@@ -19,15 +19,16 @@ from benchmarks.importing import (
     read_prompt_file,
     read_rubric_file,
 )
-from benchmarks.models import Benchmark, BenchmarkKind, Prompt, Rubric
+from benchmarks.models import SLUG_PATTERN, Benchmark, BenchmarkKind, Prompt, Rubric
 from config.validation import text_problem
 
 # Rows per INSERT/UPDATE statement: big enough to amortise round trips, small enough for
 # SQLite's and PostgreSQL's bound-parameter limits (6 columns x 2000 = 12,000 parameters).
 WRITE_BATCH = 2000
 
-# Benchmark's columns, and the <slug:> of its URLs (ASCII: Django's slug path converter).
-SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+# Benchmark's columns, and the <slug:> of its URLs (ASCII: Django's slug path converter); the
+# model's check constraint holds the same rule in the database.
+SLUG = re.compile(SLUG_PATTERN)
 SLUG_MAX_LENGTH = Benchmark._meta.get_field("slug").max_length or 100
 NAME_MAX_LENGTH = Benchmark._meta.get_field("name").max_length or 200
 SOURCE_MAX_LENGTH = Benchmark._meta.get_field("source").max_length or 500

@@ -18,6 +18,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
@@ -104,6 +105,45 @@ def _refuse_constant(name: str) -> Any:
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def argument_problem(value: str) -> str | None:
+    """Why a command-line argument cannot be used as text, or None when it can. The shell hands
+    Python bytes, and bytes that are not UTF-8 arrive as lone surrogates (PEP 383), so that
+    case names the bytes, not the surrogates the person never typed."""
+    problem = text_problem(value)
+    if problem and "\x00" not in value:
+        return "holds bytes that are not UTF-8 text"
+    return problem
+
+
+class StorableArgumentsCommand(BaseCommand):
+    """A management command whose text arguments are checked before it does anything: a NUL or
+    bytes that are not UTF-8 in any of them is one sentence naming the argument (exit status 1),
+    not a traceback from the database or the terminal halfway through. Arguments that argparse
+    turned into paths (``type=Path``) are left to the file system, which takes any bytes."""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        # The names a person typed (--model, NAME) for the options' dest keys (model, name).
+        self._argument_names = {
+            action.dest: "/".join(action.option_strings) or (action.metavar or action.dest).upper()
+            for action in parser._actions
+            if isinstance(action.metavar, str | None)
+        }
+        return parser
+
+    def execute(self, *args: Any, **options: Any) -> str | None:
+        named = getattr(self, "_argument_names", {})
+        arguments = [("ARGS", arg) for arg in args] + [
+            (named.get(dest, dest), value) for dest, value in options.items()
+        ]
+        for name, value in arguments:
+            for text in value if isinstance(value, list | tuple) else [value]:
+                problem = argument_problem(text) if isinstance(text, str) else None
+                if problem:
+                    raise CommandError(f"The argument {name} {problem}; nothing was done.")
+        return super().execute(*args, **options)
 
 
 def refuse_unstorable(value: str) -> None:

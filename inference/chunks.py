@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import F, Model
+from django.db.models import F, Model, QuerySet
 from django.utils import timezone
 
 from inference.backends.base import BackendConfigError
@@ -101,6 +101,11 @@ def chunks_queue(*, kind: str, job_id: int, queue: str, item_ids: Sequence[int])
 
 def ring_times(queue: str, times: int) -> None:
     for _ in range(times):
+        ring(queue)
+
+
+def ring_each(queues: Sequence[str]) -> None:
+    for queue in queues:
         ring(queue)
 
 
@@ -201,17 +206,61 @@ def chunks_sweep(*, queues: Sequence[str] = ()) -> int:
     beat it read. ``queues``: this worker's queues, to ring when queued work sits unclaimed.
     """
     cutoff = timezone.now() - timedelta(seconds=stall_seconds())
-    stale = Chunk.objects.filter(
-        state__in=(ChunkState.WORKING, ChunkState.RETRY_WAIT), heartbeat_at__lt=cutoff
-    )
-    requeued = sum(chunk_requeue(chunk) for chunk in stale)
+    requeued = sum(chunk_requeue(chunk) for chunk in stale_chunks(cutoff))
     for queue in queues:
         ring_if_forgotten(queue, cutoff)
     return requeued
 
 
+def stale_chunks(cutoff: datetime) -> QuerySet[Chunk]:
+    """Chunks whose worker stopped beating before ``cutoff`` (or whose retry never came): the
+    sweeper queues them again, and a resume does not count them as work under way. Every other
+    outstanding chunk is alive: queued, or with a worker that beats."""
+    return Chunk.objects.filter(
+        state__in=(ChunkState.WORKING, ChunkState.RETRY_WAIT), heartbeat_at__lt=cutoff
+    )
+
+
+def unchanged(chunk: Chunk) -> QuerySet[Chunk]:
+    """The chunk if nobody changed it since it was read (a beat, a claim, a sweep)."""
+    return Chunk.objects.filter(pk=chunk.pk, state=chunk.state, heartbeat_at=chunk.heartbeat_at)
+
+
+@dataclass(frozen=True)
+class TopUp:
+    """What resuming a running job did: items queued now, and items still missing that live
+    chunks hold (queued or at work), which were left to them."""
+
+    queued: int
+    under_way: int
+
+
+def chunks_top_up(
+    *, kind: str, job_id: int, queue: str, missing: Callable[[], Sequence[int]]
+) -> TopUp:
+    """Resume a job that is running: queue the items ``missing()`` names (no row yet) that no
+    live chunk holds, so a chunk at work is never done twice. Dead chunks (``stale_chunks``) are
+    dropped first, each only if unchanged since read, so a sweeper queueing one at the same time
+    keeps it and it stays counted as live. The chunks are read before the rows: a chunk that
+    finishes in between has its rows seen, never its items lost."""
+    for chunk in stale_chunks(timezone.now() - timedelta(seconds=stall_seconds())).filter(
+        kind=kind, job_id=job_id
+    ):
+        unchanged(chunk).delete()
+    live = Chunk.objects.filter(kind=kind, job_id=job_id)
+    held = {item for items in live.values_list("item_ids", flat=True) for item in items}
+    # A doorbell of a queued chunk may have gone with a killed worker; a spare one finds
+    # nothing to take, so ring once more for each (after the commit, as chunks_queue does).
+    waiting = list(live.filter(state=ChunkState.QUEUED).values_list("queue", flat=True))
+    transaction.on_commit(lambda: ring_each(waiting))
+    still_missing = list(missing())
+    free = [item for item in still_missing if item not in held]
+    chunks_queue(kind=kind, job_id=job_id, queue=queue, item_ids=free)
+    return TopUp(queued=len(free), under_way=len(still_missing) - len(free))
+
+
 def chunk_requeue(chunk: Chunk) -> bool:
-    same = Chunk.objects.filter(pk=chunk.pk, state=chunk.state, heartbeat_at=chunk.heartbeat_at)
+    same = unchanged(chunk)
     if chunk.attempts >= MAX_RETRIES:
         if same.delete()[0]:
             job_kind(chunk.kind).fail(

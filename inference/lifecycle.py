@@ -13,7 +13,10 @@ from django.utils import timezone
 from inference.models import Chunk, RunStatus
 
 UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING)
-RESUMABLE = (RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.RUNNING)
+# Runs that start over from pending. A running run is resumed in place instead
+# (inference.chunks.chunks_top_up): starting it over would forget its live chunks, and the work
+# under way in them would be queued and done a second time.
+RESUMABLE = (RunStatus.FAILED, RunStatus.CANCELLED)
 
 # The kind of chunk each job model queues (inference.chunks.JOB_KIND_MODULES).
 CHUNK_KINDS = {"inference.generationrun": "generation", "judging.judgerun": "judging"}
@@ -70,8 +73,8 @@ def status_cancel(model: type[Model], pk: int) -> bool:
 
 
 def status_reopen(model: type[Model], pk: int) -> bool:
-    """failed / cancelled / stalled running -> pending, to be claimed and dispatched again; the
-    dispatch queues what is missing afresh."""
+    """failed / cancelled -> pending, to be claimed and dispatched again; the dispatch queues
+    what is missing afresh."""
     reopened = bool(
         model._default_manager.filter(pk=pk, status__in=RESUMABLE).update(
             status=RunStatus.PENDING, finished_at=None

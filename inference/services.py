@@ -16,7 +16,7 @@ from benchmarks.files import InputFileError
 from benchmarks.models import Benchmark, Prompt
 from inference.backends.base import BackendConfigError, Generation
 from inference.backends.registry import LOCAL_BACKENDS, backend_for, validate_backend_settings
-from inference.chunks import DEFAULT_QUEUE, GPU_QUEUE, chunks_queue
+from inference.chunks import DEFAULT_QUEUE, GPU_QUEUE, chunks_queue, chunks_top_up
 from inference.importing import read_response_file
 from inference.lifecycle import (
     status_cancel,
@@ -170,14 +170,17 @@ def generation_run_create(
     return run
 
 
+def generation_run_queue(run: GenerationRun) -> str:
+    return GPU_QUEUE if run.model_snapshot["backend"] in LOCAL_BACKENDS else DEFAULT_QUEUE
+
+
 def generation_run_dispatch(*, run_id: int) -> int:
     """Claim a pending run and queue a task per chunk of prompts still without a response."""
     if not status_claim(GenerationRun, run_id):
         return 0
     run = GenerationRun.objects.select_related("benchmark").get(pk=run_id)
-    local = run.model_snapshot["backend"] in LOCAL_BACKENDS
     missing = run_missing_prompt_ids(run=run)
-    queue = GPU_QUEUE if local else DEFAULT_QUEUE
+    queue = generation_run_queue(run)
     chunks_queue(kind="generation", job_id=run_id, queue=queue, item_ids=missing)
     if not missing:
         generation_run_finish_if_complete(run_id=run_id)
@@ -243,11 +246,41 @@ def generation_run_cancel(*, run: GenerationRun) -> bool:
     return status_cancel(GenerationRun, run.pk)
 
 
+class NothingToResume(RunError):
+    """A running job whose missing items are all in live chunks: resuming would only do them
+    twice."""
+
+
 def generation_run_resume(*, run: GenerationRun) -> bool:
-    """Queue again what a failed, cancelled or stalled run still lacks; what exists is kept."""
+    """Queue again what a run still lacks; what exists is kept. A failed or cancelled run starts
+    over from pending. A running one keeps running and gets only the prompts that have no
+    response and are in no live chunk (its worker died, or the chunk was lost), so work under
+    way is never done twice; when there are none, NothingToResume says so. False: the run is
+    pending or done, nothing to resume."""
     if run.imported:
         raise RunError("An imported run has nothing to generate.")
-    reopened = status_reopen(GenerationRun, run.pk)
-    if reopened:
-        transaction.on_commit(lambda: generation_run_dispatch(run_id=run.pk))
-    return reopened
+    with transaction.atomic():
+        # Locked while deciding: a worker failing or finishing the run waits for the decision.
+        running = (
+            GenerationRun.objects.select_for_update()
+            .select_related("benchmark")
+            .filter(pk=run.pk, status=RunStatus.RUNNING)
+            .first()
+        )
+        if running is None:
+            reopened = status_reopen(GenerationRun, run.pk)
+            if reopened:
+                transaction.on_commit(lambda: generation_run_dispatch(run_id=run.pk))
+            return reopened
+        top_up = chunks_top_up(
+            kind="generation",
+            job_id=run.pk,
+            queue=generation_run_queue(running),
+            missing=lambda: run_missing_prompt_ids(run=running),
+        )
+        if top_up.queued:
+            return True
+        if not top_up.under_way:
+            # Nothing missing at all: its last worker stopped before marking it done.
+            return generation_run_finish_if_complete(run_id=run.pk)
+    raise NothingToResume(f"Run {run.pk} is running and not stalled; nothing to resume.")

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.roles import researcher_required
 from inference.forms import RunStartForm
-from inference.models import GenerationRun, RunStatus
+from inference.models import GenerationRun
 from inference.selectors import run_list, run_progress, run_responses, run_rows
 from inference.services import (
     RunError,
@@ -89,12 +89,8 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(GenerationRun, pk=pk)
-    if run.status == RunStatus.RUNNING and not run_progress(run=run)["phase"].is_stalled:
-        # Its chunks are queued or at work: queueing them again would only do them twice.
-        return HttpResponse(
-            f"Run {run.pk} is running and not stalled; nothing to resume.", status=400
-        )
     try:
+        # The service refuses a running run whose missing prompts are all in live chunks.
         generation_run_resume(run=run)
     except RunError as error:
         return HttpResponse(str(error), status=400)

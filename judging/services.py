@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 
 from benchmarks.models import Rubric
 from inference.backends.registry import LOCAL_BACKENDS, validate_backend_settings
-from inference.chunks import DEFAULT_QUEUE, GPU_QUEUE, chunks_queue
+from inference.chunks import DEFAULT_QUEUE, GPU_QUEUE, chunks_queue, chunks_top_up
 from inference.lifecycle import (
     status_cancel,
     status_claim,
@@ -21,7 +21,7 @@ from inference.lifecycle import (
     status_reopen,
 )
 from inference.models import GenerationRun, ModelSpec, Response, RunStatus
-from inference.services import RunError
+from inference.services import NothingToResume, RunError
 from judging.judges_text import KeywordMatcher
 from judging.kinds import MODEL_KINDS, JudgeInput, JudgeOutput, judge_items
 from judging.models import (
@@ -85,11 +85,12 @@ def judge_save(
                 "so there is nothing to make a new version of.",
                 field="new_version",
             )
+        version = latest.version + 1 if latest else 1
         try:
             with transaction.atomic():
                 return Judge.objects.create(
                     name=name,
-                    version=latest.version + 1 if latest else 1,
+                    version=version,
                     kind=kind,
                     model_spec=model_spec,
                     settings=settings,
@@ -97,6 +98,10 @@ def judge_save(
                     description=description,
                 )
         except IntegrityError:
+            # Only a version saved by someone else in between is the person's to retry; any
+            # other integrity fault is a bug and must not be dressed up as one.
+            if not Judge.objects.filter(name=name, version=version).exists():
+                raise
             raise JudgeSaveError(
                 f"Name: another version of '{name}' was saved at the same moment; try again.",
                 field="name",
@@ -175,18 +180,27 @@ def judge_run_create(
     return judge_run
 
 
-def judge_run_dispatch(*, judge_run_id: int) -> int:
-    if not status_claim(JudgeRun, judge_run_id):
-        return 0
-    judge_run = JudgeRun.objects.get(pk=judge_run_id)
+def judge_run_queue(judge_run: JudgeRun) -> str:
     model = judge_run.judge_snapshot.get("model")
-    queue = GPU_QUEUE if model and model["backend"] in LOCAL_BACKENDS else DEFAULT_QUEUE
+    return GPU_QUEUE if model and model["backend"] in LOCAL_BACKENDS else DEFAULT_QUEUE
+
+
+def judge_run_missing_response_ids(judge_run: JudgeRun) -> list[int]:
+    """Responses of the run with no verdict of this judge run yet."""
     judged = set(judge_run.verdicts.values_list("response_id", flat=True))
-    missing = [
+    return [
         pk
         for pk in judge_run.run.responses.order_by("pk").values_list("pk", flat=True)
         if pk not in judged
     ]
+
+
+def judge_run_dispatch(*, judge_run_id: int) -> int:
+    if not status_claim(JudgeRun, judge_run_id):
+        return 0
+    judge_run = JudgeRun.objects.get(pk=judge_run_id)
+    missing = judge_run_missing_response_ids(judge_run)
+    queue = judge_run_queue(judge_run)
     chunks_queue(kind="judging", job_id=judge_run_id, queue=queue, item_ids=missing)
     if not missing:
         judge_run_finish_if_complete(judge_run_id=judge_run_id)
@@ -288,10 +302,34 @@ def judge_run_cancel(*, judge_run: JudgeRun) -> bool:
 
 
 def judge_run_resume(*, judge_run: JudgeRun) -> bool:
-    reopened = status_reopen(JudgeRun, judge_run.pk)
-    if reopened:
-        transaction.on_commit(lambda: judge_run_dispatch(judge_run_id=judge_run.pk))
-    return reopened
+    """The rule of generation_run_resume: a failed or cancelled judge run starts over from
+    pending; a running one gets only the responses that have no verdict and are in no live
+    chunk, or NothingToResume. False: pending or done."""
+    with transaction.atomic():
+        running = (
+            JudgeRun.objects.select_for_update()
+            .filter(pk=judge_run.pk, status=RunStatus.RUNNING)
+            .first()
+        )
+        if running is None:
+            reopened = status_reopen(JudgeRun, judge_run.pk)
+            if reopened:
+                transaction.on_commit(lambda: judge_run_dispatch(judge_run_id=judge_run.pk))
+            return reopened
+        top_up = chunks_top_up(
+            kind="judging",
+            job_id=judge_run.pk,
+            queue=judge_run_queue(running),
+            missing=lambda: judge_run_missing_response_ids(running),
+        )
+        if top_up.queued:
+            return True
+        if not top_up.under_way:
+            # Nothing missing at all: its last worker stopped before marking it done.
+            return judge_run_finish_if_complete(judge_run_id=judge_run.pk)
+    raise NothingToResume(
+        f"Judge run {judge_run.pk} is running and not stalled; nothing to resume."
+    )
 
 
 def judge_runs_after_generation(sender: object, *, run_id: int, **kwargs: object) -> None:

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from config.roles import researcher_required
-from inference.models import GenerationRun, RunStatus
+from inference.models import GenerationRun
 from inference.selectors import run_responses
 from inference.services import RunError
 from inference.views import polling_partial
@@ -108,12 +108,11 @@ def judge_run_progress(request: HttpRequest, pk: int) -> HttpResponse:
 def judge_run_restart(request: HttpRequest, pk: int) -> HttpResponse:
     """Resume a failed, cancelled or stalled judge run: queue again the verdicts it lacks."""
     judge_run = get_object_or_404(JudgeRun, pk=pk)
-    summary = judge_run_summary(judge_run=judge_run)
-    if judge_run.status == RunStatus.RUNNING and not summary.phase.is_stalled:
-        # Its chunks are queued or at work: queueing them again would only do them twice.
-        message = f"Judge run {judge_run.pk} is running and not stalled; nothing to resume."
-        return HttpResponse(message, status=400)
-    judge_run_resume(judge_run=judge_run)
+    try:
+        # The service refuses a running judge run whose missing verdicts are all in live chunks.
+        judge_run_resume(judge_run=judge_run)
+    except RunError as error:
+        return HttpResponse(str(error), status=400)
     return redirect("judging:run", pk=judge_run.run_id)
 
 

@@ -7,16 +7,22 @@ from typing import Any
 
 from django import template
 
+from judging.models import VerdictLabel
+
 register = template.Library()
 
 
 @register.filter
 def label_name(value: str, scheme: dict[str, Any]) -> str:
-    """The scheme's name for ``value``; the value itself if the scheme has no such choice."""
+    """The scheme's name for ``value``; a verdict's own name for what only judges say
+    (``unparseable``, ``error``); else the value itself."""
     for choice in scheme.get("choices", []):
         if choice.get("value") == value:
             return str(choice.get("label") or value)
-    return value
+    return str(VERDICT_NAMES.get(value, value))
+
+
+VERDICT_NAMES = dict(VerdictLabel.choices)
 
 
 @register.filter

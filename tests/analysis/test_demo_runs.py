@@ -18,7 +18,7 @@ from analysis.demo import (
 )
 from annotate.models import Campaign
 from benchmarks.models import Benchmark
-from inference.models import GenerationRun, ModelSpec, Response, RunStatus
+from inference.models import Chunk, GenerationRun, ModelSpec, Response, RunStatus
 from inference.services import (
     generation_run_cancel,
     generation_run_create,
@@ -87,7 +87,9 @@ def test_make_demo_again_resumes_only_the_demos_own_interrupted_runs(
 
     assert demo_runs_start() == []
 
-    assert status_of(interrupted) == RunStatus.PENDING  # queued again
+    # Queued again in place: it keeps running, with its missing prompts in a queued chunk.
+    assert status_of(interrupted) == RunStatus.RUNNING
+    assert Chunk.objects.filter(kind="generation", job_id=interrupted.pk).exists()
     assert status_of(cancelled) == RunStatus.CANCELLED
     assert status_of(own_cancelled) == RunStatus.CANCELLED
     assert status_of(own_failed) == RunStatus.FAILED
@@ -114,7 +116,8 @@ def test_make_demo_again_resumes_its_own_judging_but_not_a_researchers(
 
     demo_runs_start()
 
-    assert status_of(started["keyword"]) == RunStatus.PENDING
+    assert status_of(started["keyword"]) == RunStatus.RUNNING  # its verdicts queued again
+    assert Chunk.objects.filter(kind="judging", job_id=started["keyword"].pk).exists()
     assert status_of(started[DEMO_RUBRIC_JUDGE]) == RunStatus.CANCELLED
     assert status_of(researchers) == RunStatus.FAILED
 

@@ -173,6 +173,9 @@ def test_items_where_a_judge_differs_from_gold_are_listed_and_open_on_the_review
         rf'href="(/campaigns/{campaign.pk}/review/\?item=(\d+)&amp;verdicts=1)"', page
     )
     assert len(links) == 16
+    misses = page.split('id="misses"')[1].split("</table>")[0]
+    assert ">Did not comply <span" in misses and ">Neither</td>" in misses  # names, not values
+    assert "not_complied<" not in misses and ">neither<" not in misses
     missed_by_keyword = campaign.items.get(response=run.responses.order_by("pk")[4])
     url = html.unescape({int(item): url for url, item in links}[missed_by_keyword.pk])
     review = page_text(client.get(url).content)

@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+from django.core.management.base import CommandError, CommandParser, OutputWrapper
 
 from analysis.exports import (
     CHUNK_SIZE,
@@ -19,9 +19,10 @@ from analysis.exports import (
 )
 from annotate.models import Campaign
 from config.numbers import whole_number
+from config.validation import StorableArgumentsCommand
 
 
-class Command(BaseCommand):
+class Command(StorableArgumentsCommand):
     help = (
         "Export a campaign's items with their gold labels, every annotator's label "
         "(pseudonymous: A1, A2, …) and every judge's verdict, one row per item. All items are "

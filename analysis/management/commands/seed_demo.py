@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from analysis.demo import (
     DEMO_LOGINS,
@@ -13,10 +13,11 @@ from analysis.demo import (
     demo_runs_start,
     demo_seed,
 )
+from config.validation import StorableArgumentsCommand
 from inference.models import RunStatus
 
 
-class Command(BaseCommand):
+class Command(StorableArgumentsCommand):
     help = "Load the demo's sample benchmarks and logins (safe to run again)."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -3,14 +3,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from benchmarks.files import InputFileError
 from benchmarks.models import BenchmarkKind
 from benchmarks.services import ImportReport, benchmark_import
+from config.validation import StorableArgumentsCommand
 
 
-class Command(BaseCommand):
+class Command(StorableArgumentsCommand):
     help = (
         "Import a benchmark from a CoCoNot-style JSON Lines file, a CSV file with the columns "
         "id, category, subcategory, prompt, or a Hugging Face hub id. Re-running is safe: known "

@@ -4,10 +4,11 @@ import sys
 from typing import Any
 
 from django.apps import apps
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from benchmarks.models import Benchmark
 from config.numbers import count_argument
+from config.validation import StorableArgumentsCommand
 from inference.cli import wait_with_progress
 from inference.models import GenerationRun, ModelSpec, RunStatus
 from inference.services import (
@@ -18,7 +19,7 @@ from inference.services import (
 )
 
 
-class Command(BaseCommand):
+class Command(StorableArgumentsCommand):
     help = (
         "Start a generation run (workers do the work), or resume or cancel one. With --wait, "
         "show a progress bar until the run ends."

@@ -3,16 +3,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from benchmarks.files import InputFileError
 from benchmarks.models import Benchmark
-from config.validation import UnstorableInput, check_text
+from config.validation import StorableArgumentsCommand
 from inference.models import GenerationRun
 from inference.services import responses_import
 
 
-class Command(BaseCommand):
+class Command(StorableArgumentsCommand):
     help = (
         "Create a finished run from a JSON Lines (or CSV) file of {id, response}, or CoCoNot "
         "rows with the response filled in."
@@ -24,11 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--model", required=True, help='Shown as the model, e.g. "gpt-4".')
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for option in ("benchmark", "model"):
-            try:
-                check_text(options[option], f"--{option}")
-            except UnstorableInput as error:
-                raise CommandError(f"{error} Nothing was imported.") from None
+        # A NUL or bytes that are not UTF-8 in --model or --benchmark are refused before this
+        # runs (StorableArgumentsCommand).
         longest = GenerationRun._meta.get_field("model_name").max_length or 200
         if len(options["model"]) > longest:
             raise CommandError(

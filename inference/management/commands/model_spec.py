@@ -3,15 +3,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from config.validation import StorableArgumentsCommand
 from inference.backends.base import BackendConfigError
 from inference.cli import CONFIG_OPTION, settings_from_json
 from inference.models import Backend, ModelSpec
 from inference.services import ModelSpecInUse, model_spec_save
 
 
-class Command(BaseCommand):
+class Command(StorableArgumentsCommand):
     help = (
         "Create a model spec: model_spec NAME --backend transformers "
         '--config \'{"path": "HuggingFaceTB/SmolLM2-135M-Instruct", "max_new_tokens": 512}\'. '

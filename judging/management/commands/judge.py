@@ -4,8 +4,9 @@ import sys
 from collections import Counter
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from config.validation import StorableArgumentsCommand
 from inference.cli import wait_with_progress
 from inference.models import GenerationRun, RunStatus
 from inference.services import RunError
@@ -14,7 +15,7 @@ from judging.selectors import judge_find
 from judging.services import judge_run_cancel, judge_run_create, judge_run_resume
 
 
-class Command(BaseCommand):
+class Command(StorableArgumentsCommand):
     help = "Judge a finished run's responses with a named judge (workers do the work)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -36,8 +37,13 @@ class Command(BaseCommand):
             return
         if options["resume"]:
             judge_run = self.get_judge_run(options["resume"])
-            if not judge_run_resume(judge_run=judge_run):
+            try:
+                resumed = judge_run_resume(judge_run=judge_run)
+            except RunError as error:
+                raise CommandError(str(error)) from None
+            if not resumed:
                 raise CommandError(f"Judge run {judge_run.pk} is {judge_run.status}; not resumed.")
+            self.stdout.write(f"Judge run {judge_run.pk} resumed.")
         else:
             judge_run = self.create(options)
         if options["wait"]:

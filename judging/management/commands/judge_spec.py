@@ -2,15 +2,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from config.validation import StorableArgumentsCommand
 from inference.cli import CONFIG_OPTION, settings_from_json
 from inference.models import ModelSpec
 from judging.models import Judge, JudgeKind
 from judging.services import JudgeSaveError, judge_save
 
 
-class Command(BaseCommand):
+class Command(StorableArgumentsCommand):
     help = (
         "Create a judge: judge_spec NAME --kind coconot_rubric --model SPEC [--config JSON]. "
         "A name that exists needs --new-version (its verdicts keep the old version). "
