@@ -49,7 +49,8 @@ lint: install-test
 typecheck: install-test
 	$(BIN)/mypy .
 
-test: lint typecheck
+# The demo's model too: tests run `seed_demo` and `make demo`, which answer with SmolLM2.
+test: install-inference lint typecheck
 	$(BIN)/pytest
 
 bench: install-test install-inference
