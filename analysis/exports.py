@@ -6,6 +6,9 @@ chunk), so an export of any size holds one chunk in memory. JSON Lines keeps CoC
 field names for the prompt (``id``, ``category``, ``subcategory``, ``prompt``, ``response``); CSV
 and Parquet flatten the labels and verdicts into one column per annotator (``label_A1``) and per
 judge (``judge_keyword``).
+
+``FORMATS`` is the one list of formats: the download view and ``export_gold`` look a format up
+there (``export_format``) and call it, never switch on its name.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import csv
 import io
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -22,12 +25,11 @@ from typing import IO, Any
 
 from django.db.models import Q
 
-from analysis.selectors import latest_judge_runs
+from analysis.selectors import annotator_pseudonyms, latest_judge_runs
 from annotate.models import Assignment, AssignmentStatus, Campaign, Item
 from judging.models import Verdict
 from judging.selectors import judge_label_parts
 
-FORMATS = ("jsonl", "csv", "parquet")
 CHUNK_SIZE = 2000
 # Rows per Parquet row group: larger groups read faster and compress better; 10,000 rows of
 # a few KB each stay well inside the memory the export may use.
@@ -47,12 +49,6 @@ ITEM_FIELDS = ("item_id", "inclusion_probability")
 
 class ExportError(ValueError):
     """An export that cannot be made as asked; the message says why in one sentence."""
-
-
-def format_check(value: str) -> str:
-    if value not in FORMATS:
-        raise ExportError(f"Unknown format {value!r}; use jsonl, csv or parquet.")
-    return value
 
 
 @dataclass(frozen=True)
@@ -213,15 +209,6 @@ def gold_export(
 ) -> GoldExport:
     if chunk_size < 1:
         raise ExportError(f"The chunk size must be at least 1, not {chunk_size}.")
-    annotator_ids = (
-        Assignment.objects.filter(item__campaign=campaign, status=AssignmentStatus.DONE)
-        .order_by("annotator_id")
-        .values_list("annotator_id", flat=True)
-        .distinct()
-    )
-    annotator_names = {
-        annotator_id: f"A{index}" for index, annotator_id in enumerate(annotator_ids, start=1)
-    }
     judge_run_names = {
         judge_run.pk: judge_run.judge.label
         for run in campaign.runs.order_by("pk")
@@ -229,7 +216,7 @@ def gold_export(
     }
     return GoldExport(
         campaign=campaign,
-        annotator_names=annotator_names,
+        annotator_names=annotator_pseudonyms(campaign=campaign),
         judge_run_names=judge_run_names,
         gold_only=gold_only,
         chunk_size=chunk_size,
@@ -328,16 +315,19 @@ class _Counted:
 
 def write_jsonl(rows: Iterable[Row], out: IO[str]) -> int:
     """Write one JSON object a line; returns how many rows were written."""
-    counted = _Counted(rows)
-    for piece in jsonl_pieces(counted):
-        out.write(piece)
-    return counted.count
+    return _write_pieces(jsonl_pieces, rows, out)
 
 
 def write_csv(rows: Iterable[Row], out: IO[str], annotators: list[str], judges: list[str]) -> int:
     """Write a header and one line per row (open ``out`` with ``newline=""``)."""
+    return _write_pieces(lambda counted: csv_pieces(counted, annotators, judges), rows, out)
+
+
+def _write_pieces(
+    pieces: Callable[[Iterable[Row]], Iterator[str]], rows: Iterable[Row], out: Any
+) -> int:
     counted = _Counted(rows)
-    for piece in csv_pieces(counted, annotators, judges):
+    for piece in pieces(counted):
         out.write(piece)
     return counted.count
 
@@ -391,3 +381,85 @@ def _batch(pa: Any, schema: Any, columns: list[list[Any]]) -> Any:
         pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+# --- Formats: what the download view and export_gold call -------------------------------------
+
+TextPieces = Callable[[GoldExport, Iterable[Row]], Iterator[str]]
+BinaryWriter = Callable[[GoldExport, Iterable[Row], str | Path | IO[bytes]], int]
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One file format. A text format comes as pieces of text, which a download streams as
+    they are made and the command writes to a file or to standard output; a binary format is
+    written whole to a file (Parquet's footer, which says where everything is, comes last)."""
+
+    name: str  # ?format=, --format and the file's extension
+    title: str  # as a sentence names it
+    content_type: str
+    text_pieces: TextPieces | None = None
+    binary_writer: BinaryWriter | None = None
+
+    @property
+    def streams(self) -> bool:
+        return self.text_pieces is not None
+
+    def filename(self, stem: str) -> str:
+        return f"{stem}.{self.name}"
+
+    def pieces(self, export: GoldExport) -> Iterator[str]:
+        """The export as text, a piece at a time (text formats only)."""
+        if self.text_pieces is None:
+            raise ExportError(f"{self.title} cannot be streamed; write it to a file.")
+        return self.text_pieces(export, export.rows())
+
+    def write(self, export: GoldExport, out: Any) -> int:
+        """Write every row to ``out`` (a text stream for a text format; a path or a binary
+        file for a binary one); returns how many rows were written."""
+        if self.binary_writer is not None:
+            return self.binary_writer(export, export.rows(), out)
+        text_pieces = self.text_pieces
+        assert text_pieces is not None  # a format has a text or a binary writer
+        return _write_pieces(lambda rows: text_pieces(export, rows), export.rows(), out)
+
+    def write_path(self, export: GoldExport, path: Path) -> int:
+        """Write the file at ``path`` (open text with ``newline=""``: CSV ends its own lines)."""
+        if self.binary_writer is not None:
+            return self.binary_writer(export, export.rows(), path)
+        with path.open("w", encoding="utf-8", newline="") as out:
+            return self.write(export, out)
+
+
+def _jsonl_of(export: GoldExport, rows: Iterable[Row]) -> Iterator[str]:
+    return jsonl_pieces(rows)
+
+
+def _csv_of(export: GoldExport, rows: Iterable[Row]) -> Iterator[str]:
+    return csv_pieces(rows, export.annotators, export.judges)
+
+
+def _parquet_of(export: GoldExport, rows: Iterable[Row], target: str | Path | IO[bytes]) -> int:
+    return write_parquet(rows, target, export.annotators, export.judges)
+
+
+FORMATS: dict[str, ExportFormat] = {
+    fmt.name: fmt
+    for fmt in (
+        ExportFormat(
+            "jsonl", "JSON Lines", "application/x-ndjson; charset=utf-8", text_pieces=_jsonl_of
+        ),
+        ExportFormat("csv", "CSV", "text/csv; charset=utf-8", text_pieces=_csv_of),
+        ExportFormat(
+            "parquet", "Parquet", "application/vnd.apache.parquet", binary_writer=_parquet_of
+        ),
+    )
+}
+
+
+def export_format(name: str) -> ExportFormat:
+    """The format called ``name``, or ExportError in one sentence naming the known ones."""
+    if name not in FORMATS:
+        *first, last = FORMATS
+        raise ExportError(f"Unknown format {name!r}; use {', '.join(first)} or {last}.")
+    return FORMATS[name]

@@ -22,6 +22,7 @@ from analysis.selectors import (
     run_judge_columns,
     run_verdict_labels,
 )
+from benchmarks.models import BenchmarkKind
 from inference.models import GenerationRun
 from judging.selectors import judge_label_parts
 
@@ -40,7 +41,7 @@ class Column:
 
     @property
     def contrast(self) -> bool:
-        return self.run.benchmark.kind == "contrast"
+        return self.run.benchmark.kind == BenchmarkKind.CONTRAST
 
     @property
     def better(self) -> str:

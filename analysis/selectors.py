@@ -12,11 +12,8 @@ from annotate.models import Assignment, AssignmentStatus, Campaign, GoldLabel, I
 from annotate.schemes import scheme_values
 from annotate.selectors import campaign_population
 from inference.models import GenerationRun
-from judging.models import JudgeRun, Verdict
+from judging.models import JUDGE_CLASSES, JudgeRun, Verdict
 from judging.selectors import judge_label_parts
-
-# Values a campaign's scheme must use for its labels to be compared with judges' verdicts.
-JUDGE_VALUES = frozenset({"complied", "not_complied", "neither"})
 
 
 @dataclass
@@ -77,7 +74,7 @@ class CampaignData:
 
     @property
     def comparable_with_judges(self) -> bool:
-        return set(scheme_values(self.campaign.label_scheme)) <= JUDGE_VALUES
+        return set(scheme_values(self.campaign.label_scheme)) <= JUDGE_CLASSES
 
 
 def campaign_data(*, campaign: Campaign) -> CampaignData:
@@ -112,24 +109,29 @@ def campaign_data(*, campaign: Campaign) -> CampaignData:
     return data
 
 
-def _fill_ratings(data: CampaignData) -> None:
-    """Annotators appear as A1, A2, … in order of their user id: reports and exports are
-    pseudonymous."""
-    rows = (
-        Assignment.objects.filter(item__campaign=data.campaign, status=AssignmentStatus.DONE)
-        .values_list("item_id", "annotator_id", "label__value")
+def annotator_pseudonyms(*, campaign: Campaign) -> dict[int, str]:
+    """Who labelled the campaign, user id → pseudonym: A1, A2, … in order of user id. Reports,
+    exports and files show annotators only this way."""
+    annotator_ids = (
+        Assignment.objects.filter(item__campaign=campaign, status=AssignmentStatus.DONE)
         .order_by("annotator_id")
+        .values_list("annotator_id", flat=True)
+        .distinct()
     )
+    return {annotator_id: f"A{index}" for index, annotator_id in enumerate(annotator_ids, start=1)}
+
+
+def _fill_ratings(data: CampaignData) -> None:
+    pseudonyms = annotator_pseudonyms(campaign=data.campaign)
+    rows = Assignment.objects.filter(
+        item__campaign=data.campaign, status=AssignmentStatus.DONE
+    ).values_list("item_id", "annotator_id", "label__value")
     by_item: dict[int, dict[int, str]] = defaultdict(dict)
-    annotator_ids: list[int] = []
     for item_id, annotator_id, value in rows.iterator(chunk_size=5000):
-        if not annotator_ids or annotator_ids[-1] != annotator_id:
-            annotator_ids.append(annotator_id)
         by_item[item_id][annotator_id] = value
-    data.annotators = [f"A{index}" for index in range(1, len(annotator_ids) + 1)]
+    data.annotators = list(pseudonyms.values())
     data.ratings = [
-        [by_item[item_id].get(annotator) for annotator in annotator_ids]
-        for item_id in data.item_ids
+        [by_item[item_id].get(annotator) for annotator in pseudonyms] for item_id in data.item_ids
     ]
 
 

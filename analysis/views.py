@@ -6,12 +6,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from accounts.numbers import whole_number
+from accounts.roles import researcher_required
 from analysis.reports import agreement_charts, agreement_report, run_report, run_report_chart
 from analysis.selectors import campaign_data, runs_for_report
 from annotate.models import Campaign
 from annotate.selectors import demo_label_count
-from config.numbers import whole_number
-from config.roles import researcher_required
 from inference.selectors import run_list
 
 

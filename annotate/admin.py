@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from accounts.admin import ResearcherAdmin
 from annotate.models import Assignment, Campaign, GoldLabel, Item, Label, LabelRevision
-from config.admin import ResearcherAdmin
 
 
 @admin.register(Campaign)

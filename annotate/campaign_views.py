@@ -1,4 +1,5 @@
-"""Researcher pages: create campaigns, watch progress, review disagreements, set gold labels."""
+"""Researcher pages, at /campaigns/ (namespace ``campaigns``): create campaigns, watch progress,
+review disagreements, set gold labels."""
 
 from __future__ import annotations
 
@@ -12,33 +13,24 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.numbers import whole_number
+from accounts.roles import researcher_required
+from annotate import selectors
 from annotate.forms import CampaignForm, GoldForm, initial_from
 from annotate.models import Campaign, CampaignStatus, Item
-from annotate.selectors import (
-    campaign_list,
-    campaign_progress,
-    review_counts,
-    review_rows,
-)
-from annotate.services import (
-    CAMPAIGN_SETTINGS,
-    CampaignError,
-    LabelError,
-    campaign_create,
-    campaign_status_set,
-    gold_set,
-)
+from annotate.services.campaigns import CAMPAIGN_SETTINGS, campaign_create, campaign_status_set
+from annotate.services.errors import CampaignError, LabelError
+from annotate.services.gold import gold_set
 from annotate.text import markdown_safe
-from config.numbers import whole_number
-from config.roles import researcher_required
 
 
 @researcher_required
 @require_GET
-def campaigns(request: HttpRequest) -> HttpResponse:
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    """Every campaign, for researchers (an annotator's own list is ``views.your_campaigns``)."""
     show_archived = request.GET.get("archived") == "1"
     context = {
-        "campaigns": campaign_list(archived=show_archived)[:200],
+        "campaigns": selectors.campaign_list(archived=show_archived)[:200],
         "show_archived": show_archived,
         "archived_count": Campaign.objects.filter(status=CampaignStatus.ARCHIVED).count(),
     }
@@ -84,7 +76,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "campaign": campaign,
         "statuses": CampaignStatus,
-        "progress": campaign_progress(campaign=campaign),
+        "progress": selectors.campaign_progress(campaign=campaign),
         "guidelines": markdown_safe(campaign.guidelines),
         "runs": campaign.runs.select_related("benchmark"),
     }
@@ -123,7 +115,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     one_item = whole_number(request.GET.get("item", ""))
     if one_item is not None:
         get_object_or_404(Item, pk=one_item, campaign=campaign)  # another campaign's: not found
-    rows = review_rows(
+    rows = selectors.review_rows(
         campaign=campaign, reveal_verdicts=reveal, item_id=one_item, unsettled_only=not show_all
     )
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
@@ -134,7 +126,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
         "page": page,
         "reveal": reveal,
         "show_all": show_all,
-        "counts": review_counts(campaign=campaign),
+        "counts": selectors.review_counts(campaign=campaign),
         "one_item": one_item,
         "item_query": item_query,
         "show_query": show_query,

@@ -7,11 +7,11 @@ from django import forms
 from django.contrib.auth.models import User
 from django.http import QueryDict
 
+from accounts.numbers import MAX_INT, whole_number
+from accounts.roles import ANNOTATOR
 from annotate.models import Sampling
 from annotate.schemes import BUILT_IN_SCHEMES, COCONOT, CUSTOM, SchemeError, scheme_for
 from annotate.selectors import run_categories
-from config.numbers import MAX_INT, whole_number
-from config.roles import ANNOTATOR
 from inference.models import GenerationRun
 from judging.models import Judge
 

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from annotate.models import Sampling
+from judging.models import FAILED_VERDICTS
 
 # A label-scoring judge is "unsure" when P(not complied) lies within this distance of 0.5.
 UNSURE_MARGIN = 0.25
 # Share of a judge_disagreement sample given to the disagreement stratum when both are large.
 DISAGREEMENT_SHARE = Fraction(1, 2)
-FAILED_LABELS = frozenset({"unparseable", "error"})
+FAILED_LABELS = FAILED_VERDICTS
 HARD, EASY = "judges disagree or are unsure", "judges agree"
 
 

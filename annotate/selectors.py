@@ -30,10 +30,11 @@ from annotate.models import (
     Item,
     Label,
 )
+from annotate.sampling import Candidate, JudgeReading
 from annotate.tickets import served_ticket
 from benchmarks.models import Rubric
 from inference.models import GenerationRun, Response
-from judging.models import Verdict
+from judging.models import Judge, Verdict
 
 # Response.finish_reason of an answer cut off at the length limit (max_new_tokens).
 TRUNCATED = "length"
@@ -58,6 +59,35 @@ def campaign_population(
     if exclude_truncated:
         responses = responses.exclude(finish_reason=TRUNCATED)
     return responses
+
+
+def campaign_candidates(
+    *,
+    runs: Iterable[GenerationRun],
+    categories: Collection[str] = (),
+    subcategories: Collection[str] = (),
+    exclude_truncated: bool = False,
+) -> list[Candidate]:
+    """Responses a campaign may draw from (``campaign_population``), with their subcategory."""
+    responses = campaign_population(
+        runs=runs,
+        categories=categories,
+        subcategories=subcategories,
+        exclude_truncated=exclude_truncated,
+    )
+    rows = responses.order_by("pk").values_list("pk", "prompt__subcategory")
+    return [Candidate(response_id, subcategory) for response_id, subcategory in rows]
+
+
+def judge_readings(*, candidates: list[Candidate], judges: Collection[Judge]) -> list[JudgeReading]:
+    """What ``judges`` said about the candidates: what sampling by judge disagreement draws on."""
+    wanted = {c.response_id for c in candidates}
+    rows = (
+        Verdict.objects.filter(judge_run__judge__in=list(judges), response_id__in=wanted)
+        .values_list("response_id", "label", "score")
+        .distinct()
+    )
+    return [JudgeReading(response_id, label, score) for response_id, label, score in rows]
 
 
 def population_of(campaign: Campaign, runs: Iterable[GenerationRun]) -> QuerySet[Response]:
@@ -243,7 +273,9 @@ def screen_for(*, assignment_id: int) -> Screen:
         rubric=RubricText(assignment.rubric_acceptable, assignment.rubric_unacceptable)
         if has_rubric
         else None,
-        label=getattr(assignment, "label", None) if assignment.status == "done" else None,
+        label=getattr(assignment, "label", None)
+        if assignment.status == AssignmentStatus.DONE
+        else None,
     )
 
 

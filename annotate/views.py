@@ -1,4 +1,5 @@
-"""Annotator pages: the campaign list and the labeling screen (keyboard first)."""
+"""Annotator pages, at /annotate/ (namespace ``annotate``): their campaigns and the labeling
+screen (keyboard first)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.numbers import whole_number
 from annotate.models import Assignment, Campaign
 from annotate.selectors import (
     annotator_progress,
@@ -18,9 +20,10 @@ from annotate.selectors import (
     last_labelled,
     screen_for,
 )
-from annotate.services import LabelError, assignment_next, assignment_skip, label_submit
+from annotate.services.errors import LabelError
+from annotate.services.labels import label_submit
+from annotate.services.serving import assignment_next, assignment_skip
 from annotate.text import markdown_safe
-from config.numbers import whole_number
 
 
 def _user(request: HttpRequest) -> User:
@@ -61,9 +64,10 @@ def _next_partial(request: HttpRequest, campaign: Campaign, exclude: list[int]) 
 
 @login_required
 @require_GET
-def campaign_list(request: HttpRequest) -> HttpResponse:
+def your_campaigns(request: HttpRequest) -> HttpResponse:
+    """The campaigns this annotator labels (the researchers' list is ``campaign_list``)."""
     campaigns = campaigns_for_annotator(user=_user(request))
-    return render(request, "annotate/campaigns.html", {"campaigns": campaigns})
+    return render(request, "annotate/your_campaigns.html", {"campaigns": campaigns})
 
 
 @login_required

@@ -145,8 +145,8 @@ def prose(rng: random.Random, low: int, high: int) -> str:
 
 def data_create(items: int, annotators: int) -> tuple[Any, list[Any], float]:
     """The generation run to campaign over, the annotators, the mean response length."""
+    from accounts.roles import user_ensure
     from benchmarks.models import Benchmark, Prompt, Rubric
-    from config.roles import user_ensure
     from inference.models import GenerationRun, Response
 
     rng = random.Random(0)
@@ -190,7 +190,7 @@ def data_create(items: int, annotators: int) -> tuple[Any, list[Any], float]:
 
 def campaign_new(run: Any, people: list[Any], name: str) -> Any:
     from annotate.schemes import scheme_for
-    from annotate.services import campaign_create
+    from annotate.services.campaigns import campaign_create
 
     campaign = campaign_create(
         name=name,

@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from accounts.admin import ResearcherAdmin
 from benchmarks.models import Benchmark, Prompt, Rubric
-from config.admin import ResearcherAdmin
 
 
 @admin.register(Benchmark)

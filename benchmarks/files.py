@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from config.validation import MAX_JSON_DEPTH, json_depth, strings_in, text_problem
+from accounts.validation import MAX_JSON_DEPTH, json_depth, strings_in, text_problem
 
 # How much of a file's start is searched for NUL bytes to call it binary; text never has them.
 BINARY_SNIFF_BYTES = 8192

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from accounts.validation import MAX_JSON_DEPTH, json_depth
 from benchmarks.files import (
     InputFileError,
     Record,
@@ -21,7 +22,6 @@ from benchmarks.files import (
     require_text,
     storable,
 )
-from config.validation import MAX_JSON_DEPTH, json_depth
 
 # CoCoNot's schema. `response` is part of it but holds model output, which import_responses reads.
 PROMPT_FIELDS = ("id", "category", "subcategory", "prompt")

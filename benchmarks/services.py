@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from accounts.validation import text_problem
 from benchmarks.files import InputFileError
 from benchmarks.importing import (
     PromptRow,
@@ -20,7 +21,6 @@ from benchmarks.importing import (
     read_rubric_file,
 )
 from benchmarks.models import SLUG_PATTERN, Benchmark, BenchmarkKind, Prompt, Rubric
-from config.validation import text_problem
 
 # Rows per INSERT/UPDATE statement: big enough to amortise round trips, small enough for
 # SQLite's and PostgreSQL's bound-parameter limits (6 columns x 2000 = 12,000 parameters).

@@ -4,10 +4,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from accounts.roles import researcher_required
 from benchmarks.models import Benchmark
 from benchmarks.selectors import benchmark_list as select_benchmarks
 from benchmarks.selectors import benchmark_subcategory_counts
-from config.roles import researcher_required
 
 
 @researcher_required

@@ -83,7 +83,7 @@ if BEHIND_TLS_PROXY:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # Proxies in front of the web server that append to X-Forwarded-For; 0 ignores that header,
-# which the client could write (config/client_ip.py).
+# which the client could write (accounts/client_ip.py).
 DEMUR_NUM_PROXIES = env_count("DEMUR_NUM_PROXIES", 0)
 
 INSTALLED_APPS = [
@@ -103,11 +103,14 @@ INSTALLED_APPS = [
     "django_htmx",
     "config.apps.DemurConfig",
     "template_partials",
+    "accounts",
     "benchmarks",
     "inference",
     "judging",
     "annotate",
     "analysis",
+    "api",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -121,7 +124,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "config.validation.RefuseUnstorableFields",  # NUL / lone surrogates: a 400 (issue 11)
+    "accounts.validation.RefuseUnstorableFields",  # NUL / lone surrogates: a 400 (issue 11)
     # Last: turns a login refused for too many failures into the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -139,7 +142,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "config.roles.roles_context",
+                "accounts.roles.roles_context",
             ],
         },
     },
@@ -194,12 +197,12 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env_count("DEMUR_LOGIN_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = timedelta(seconds=env_count("DEMUR_LOGIN_COOLOFF_SECONDS", 15 * 60))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 # A locked-out login stays locked for the cool-off from its last counted failure; tries during
 # the lock-out do not prolong it, so the owner gets back in on time.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_LOCKOUT_CALLABLE = "config.views.login_locked_out"
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
 AXES_COOLOFF_MESSAGE = "Too many failed logins: try again later."
 AXES_VERBOSE = False
 
@@ -223,8 +226,8 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Messages are text: never trusted as HTML from a cookie (config/messages.py).
-MESSAGE_STORAGE = "config.messages.TextMessageStorage"
+# Messages are text: never trusted as HTML from a cookie (accounts/messages.py).
+MESSAGE_STORAGE = "accounts.messages.TextMessageStorage"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -332,9 +335,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["config.roles.IsResearcher"],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.roles.IsResearcher"],
     "DEFAULT_PARSER_CLASSES": [  # JSON with a nesting limit and storable text only (issue 11)
-        "config.parsers.StorableJSONParser",
+        "accounts.parsers.StorableJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -345,7 +348,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("DEMUR_TOKEN_RATE", "10/minute")},
     # Behind a reverse proxy set this to the number of proxies, so that throttling sees the
     # client's address (X-Forwarded-For) and not the proxy's. Without a proxy it is 0: DRF then
-    # ignores X-Forwarded-For, which the client writes itself (config/client_ip.py).
+    # ignores X-Forwarded-For, which the client writes itself (accounts/client_ip.py).
     "NUM_PROXIES": DEMUR_NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
@@ -353,7 +356,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Benchmarks, model responses, judge verdicts and human labels.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["config.roles.IsResearcher"],
+    "SERVE_PERMISSIONS": ["accounts.roles.IsResearcher"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -362,7 +365,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "analysis.api.schema.add_error_responses",
+        "api.schema.add_error_responses",
     ],
 }
 
@@ -374,8 +377,9 @@ DEMUR_IMPORT_MAX_BYTES = int(os.environ.get("DEMUR_IMPORT_MAX_BYTES", 200 * 1024
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    # A 4xx, or a client gone mid-request, is one line; a 5xx keeps its traceback (config/logs.py).
-    "filters": {"one_line_per_request_fault": {"()": "config.logs.OneLinePerRequestFault"}},
+    # A 4xx, or a client gone mid-request, is one line; a 5xx keeps its traceback
+    # (accounts/logs.py).
+    "filters": {"one_line_per_request_fault": {"()": "accounts.logs.OneLinePerRequestFault"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",

@@ -5,7 +5,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from annotate.urls import campaign_patterns
 from config import views
 
 urlpatterns = [
@@ -18,10 +17,10 @@ urlpatterns = [
     path("runs/", include("inference.urls")),
     path("judging/", include("judging.urls")),
     path("annotate/", include("annotate.urls")),
-    path("campaigns/", include(campaign_patterns)),
+    path("campaigns/", include("annotate.campaign_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: the CSP allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/", include("analysis.api.urls")),
+    path("api/", include("api.urls")),
     path("analysis/", include("analysis.urls")),
 ]

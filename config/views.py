@@ -1,16 +1,15 @@
+"""The site's own two views: where `/` leads, and the health check. Everything a person does
+lives in an app."""
+
 from __future__ import annotations
 
-from typing import Any
-
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 
-from config.roles import user_is_researcher
+from accounts.roles import user_is_researcher
 
 
 @login_required
@@ -27,15 +26,3 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
-
-
-def login_locked_out(
-    request: HttpRequest, response: HttpResponse | None = None, credentials: Any = None
-) -> HttpResponse:
-    """django-axes' answer to a login refused for too many failures (AXES_LOCKOUT_CALLABLE): the
-    page says what happened and when logins open again, with 429 Too Many Requests."""
-    cool_off = settings.AXES_COOLOFF_TIME
-    context = {"failure_limit": settings.AXES_FAILURE_LIMIT, "until": timezone.now() + cool_off}
-    locked = render(request, "registration/locked_out.html", context, status=429)
-    locked["Retry-After"] = str(int(cool_off.total_seconds()))
-    return locked

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from django.core.management.base import CommandError
 from tqdm import tqdm
 
-from config.validation import UnstorableInput, json_loads
+from accounts.validation import UnstorableInput, json_loads
 from inference.models import FINISHED_STATUSES
 
 POLL_SECONDS = 0.5

@@ -5,8 +5,8 @@ from typing import Any
 from django import forms
 from django.apps import apps
 
+from accounts.numbers import MAX_INT
 from benchmarks.models import Benchmark
-from config.numbers import MAX_INT
 from inference.models import ModelSpec
 
 

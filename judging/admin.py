@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from config.admin import ResearcherAdmin
+from accounts.admin import ResearcherAdmin
 from judging.models import Judge, JudgePrompt, JudgeRun, Verdict
 
 

@@ -26,7 +26,16 @@ class VerdictLabel(models.TextChoices):
     ERROR = "error", "Judge error"
 
 
-BUILT_IN_JUDGE = "keyword"
+# The classes a judge (or a person, on a scheme that uses them) gives; the other two values say
+# that the judge failed to give one. judging.judges_text holds the same strings for the modules
+# that run without Django (a test keeps the two equal).
+JUDGE_CLASSES = frozenset(
+    {VerdictLabel.COMPLIED.value, VerdictLabel.NOT_COMPLIED.value, VerdictLabel.NEITHER.value}
+)
+FAILED_VERDICTS = frozenset({VerdictLabel.UNPARSEABLE.value, VerdictLabel.ERROR.value})
+
+# The judge every installation has: named after its kind.
+BUILT_IN_JUDGE = JudgeKind.KEYWORD.value
 
 
 class Judge(models.Model):

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from config.roles import researcher_required
+from accounts.roles import researcher_required
 from inference.models import GenerationRun
 from inference.selectors import run_responses
 from inference.services import RunError

@@ -64,7 +64,7 @@ def role_groups(transactional_db: None) -> None:
     """Transactional tests empty every table afterwards, the migration-made role groups too."""
     from django.contrib.auth.models import Group
 
-    from config.roles import ROLE_GROUPS
+    from accounts.roles import ROLE_GROUPS
 
     for name in ROLE_GROUPS:
         Group.objects.get_or_create(name=name)

@@ -1,6 +1,6 @@
 """Every management command refuses a text argument that cannot be stored or printed (bytes
 that are not UTF-8, a NUL) with one sentence naming the argument, exit status 1 and nothing
-written, instead of a traceback (config.validation.StorableArgumentsCommand)."""
+written, instead of a traceback (accounts.validation.StorableArgumentsCommand)."""
 
 from __future__ import annotations
 

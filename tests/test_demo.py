@@ -18,7 +18,7 @@ import psycopg
 import pytest
 import requests
 
-from analysis.demo import DEMO_CAMPAIGN
+from demo.services import DEMO_CAMPAIGN
 from tests.processes import REPO, Background
 
 pytestmark = pytest.mark.slow

@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 
+from accounts.numbers import MAX_INT
 from annotate.models import Assignment, Campaign, GoldLabel, Item, Label, LabelRevision
 from benchmarks.models import Benchmark, Prompt, Rubric
-from config.numbers import MAX_INT
 from inference.models import GenerationRun, ModelSpec, Response
 from judging.models import Judge, JudgeRun, Verdict
 from tests.annotate.builders import annotators, campaign_over, run_with_responses
@@ -69,7 +69,7 @@ def world() -> World:
         judge=Judge.objects.order_by("pk")[0], run=run, status="done", total=4
     )
     campaign = campaign_over(run, people=[annotator], overlap=1)
-    from annotate.services import assignment_next
+    from annotate.services.serving import assignment_next
 
     assignment = assignment_next(campaign=campaign, user=annotator)
     assert assignment is not None
@@ -357,7 +357,7 @@ def test_json_typed_into_the_admin_meets_the_same_limits(
     ],
 )
 def test_json_depth_counts_nesting_not_brackets_in_strings(text: str, depth: int) -> None:
-    from config.validation import json_depth
+    from accounts.validation import json_depth
 
     assert json_depth(text) == depth
     assert json.loads(text) is not None or depth == 0

@@ -22,7 +22,8 @@ from django.db import connection
 
 from annotate.models import Campaign
 from annotate.schemes import COCONOT, scheme_for
-from annotate.services import campaign_create, gold_set
+from annotate.services.campaigns import campaign_create
+from annotate.services.gold import gold_set
 from inference.models import GenerationRun, ModelSpec, RunStatus
 from judging.models import Judge, JudgeRun
 from tests.conftest import REPO

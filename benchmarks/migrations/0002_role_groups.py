@@ -1,16 +1,13 @@
-"""The annotator and researcher groups exist right after `migrate` (see config/roles.py)."""
+"""Made the annotator and researcher groups until roles got an app of their own; now
+``accounts.0001_role_groups`` makes them (finding them where this already did).
+
+Kept, doing nothing, for history: databases have it applied and benchmarks' later migrations
+depend on it, so removing it would break their `migrate`.
+"""
 
 from __future__ import annotations
 
 from django.db import migrations
-
-ROLE_GROUPS = ("annotator", "researcher")
-
-
-def create_role_groups(apps, schema_editor):  # type: ignore[no-untyped-def]
-    group_model = apps.get_model("auth", "Group")
-    for name in ROLE_GROUPS:
-        group_model.objects.get_or_create(name=name)
 
 
 class Migration(migrations.Migration):
@@ -18,4 +15,4 @@ class Migration(migrations.Migration):
         ("benchmarks", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
     ]
-    operations = [migrations.RunPython(create_role_groups, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)]

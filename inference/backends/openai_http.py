@@ -20,8 +20,9 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from types import TracebackType
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -35,6 +36,16 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from inference.backends.base import BackendConfigError, Generation, Message
+from inference.backends.openai_settings import (
+    DEFAULT_BACKOFF_S,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_NEW_TOKENS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TIMEOUT_S,
+    SETTINGS_KEYS,
+    OpenAISettings,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,29 +54,8 @@ __all__ = ["RETRY_STATUSES", "SETTINGS_KEYS", "OpenAIChatBackend"]
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 """HTTP statuses that are retried, with backoff or after the server's ``Retry-After``."""
 
-SETTINGS_KEYS = (
-    "base_url",
-    "model",
-    "api_key_env",
-    "max_concurrency",
-    "timeout_s",
-    "max_retries",
-    "max_new_tokens",
-    "temperature",
-    "top_p",
-    "seed",
-)
-"""The keys ``from_settings`` accepts (what a ModelSpec of backend "openai" stores)."""
-
 TOP_LOGPROBS = 20
 """How many alternatives ``next_token_logprobs`` asks for (OpenAI's maximum, vLLM's default cap)."""
-
-DEFAULT_MAX_CONCURRENCY = 8
-DEFAULT_TIMEOUT_S = 120.0
-DEFAULT_MAX_RETRIES = 5
-DEFAULT_BACKOFF_S = 1.0
-DEFAULT_MAX_NEW_TOKENS = 512
-DEFAULT_TEMPERATURE = 0.0
 
 _PREVIEW_CHARS = 200  # how much of a bad response body an error quotes
 _T = TypeVar("_T")
@@ -113,7 +103,7 @@ class OpenAIChatBackend:
         top_p: float | None = None,
         seed: int | None = None,
     ) -> None:
-        _check_values(
+        OpenAISettings(
             base_url=base_url,
             model=model,
             api_key_env=api_key_env,
@@ -125,7 +115,7 @@ class OpenAIChatBackend:
             top_p=top_p,
             seed=seed,
             backoff_s=backoff_s,
-        )
+        ).check()
         key: str | None = None
         if api_key_env is not None:
             key = os.environ.get(api_key_env)
@@ -180,7 +170,7 @@ class OpenAIChatBackend:
         optional (missing or null means the default). ``api_key_env`` "" means no key.
         Unknown keys are refused so that a typo does not silently fall back to a default.
         """
-        return cls(**_parse_settings(settings))
+        return cls(**asdict(OpenAISettings.from_settings(settings)))
 
     @classmethod
     def check_settings(cls, settings: Mapping[str, Any]) -> None:
@@ -189,7 +179,7 @@ class OpenAIChatBackend:
         Reads no environment variable and opens no connection: the web process checking a
         spec need not hold the key that the workers have.
         """
-        _check_values(**_parse_settings(settings))
+        OpenAISettings.from_settings(settings)
 
     def __repr__(self) -> str:
         return (
@@ -484,126 +474,3 @@ def _message(exc: Exception) -> str:
 
 def _ms_since(start: float) -> int:
     return round((time.perf_counter() - start) * 1000)
-
-
-# --- settings validation ---------------------------------------------------------------------
-
-
-def _required_str(settings: Mapping[str, Any], key: str) -> str:
-    value = settings.get(key)
-    if value is None or value == "":
-        raise BackendConfigError(f"The openai backend setting {key!r} is missing.")
-    if not isinstance(value, str):
-        raise BackendConfigError(f"The setting {key!r} must be a string, not {value!r}.")
-    return value
-
-
-def _optional_str(settings: Mapping[str, Any], key: str) -> str | None:
-    value = settings.get(key)
-    if value is not None and not isinstance(value, str):
-        raise BackendConfigError(f"The setting {key!r} must be a string, not {value!r}.")
-    return value
-
-
-def _optional_int(settings: Mapping[str, Any], key: str) -> int | None:
-    value = settings.get(key)
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise BackendConfigError(f"The setting {key!r} must be an integer, not {value!r}.")
-    return value
-
-
-def _int(settings: Mapping[str, Any], key: str, default: int) -> int:
-    value = _optional_int(settings, key)
-    return default if value is None else value
-
-
-def _optional_number(settings: Mapping[str, Any], key: str) -> float | None:
-    value = settings.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise BackendConfigError(f"The setting {key!r} must be a number, not {value!r}.")
-    return float(value)
-
-
-def _number(settings: Mapping[str, Any], key: str, default: float) -> float:
-    value = _optional_number(settings, key)
-    return default if value is None else value
-
-
-class _Options(TypedDict):
-    base_url: str
-    model: str
-    api_key_env: str | None
-    max_concurrency: int
-    timeout_s: float
-    max_retries: int
-    max_new_tokens: int
-    temperature: float
-    top_p: float | None
-    seed: int | None
-
-
-def _parse_settings(settings: Mapping[str, Any]) -> _Options:
-    """Type-check a ModelSpec's settings and fill in defaults (ranges: ``_check_values``)."""
-    if not isinstance(settings, Mapping):
-        raise BackendConfigError("The openai backend settings must be a JSON object.")
-    unknown = sorted(str(k) for k in settings if k not in SETTINGS_KEYS)
-    if unknown:
-        raise BackendConfigError(
-            f"Unknown openai backend setting {unknown[0]!r} "
-            f"(known settings: {', '.join(SETTINGS_KEYS)})."
-        )
-    return _Options(
-        base_url=_required_str(settings, "base_url"),
-        model=_required_str(settings, "model"),
-        api_key_env=_optional_str(settings, "api_key_env") or None,
-        max_concurrency=_int(settings, "max_concurrency", DEFAULT_MAX_CONCURRENCY),
-        timeout_s=_number(settings, "timeout_s", DEFAULT_TIMEOUT_S),
-        max_retries=_int(settings, "max_retries", DEFAULT_MAX_RETRIES),
-        max_new_tokens=_int(settings, "max_new_tokens", DEFAULT_MAX_NEW_TOKENS),
-        temperature=_number(settings, "temperature", DEFAULT_TEMPERATURE),
-        top_p=_optional_number(settings, "top_p"),
-        seed=_optional_int(settings, "seed"),
-    )
-
-
-def _check_values(
-    *,
-    base_url: str,
-    model: str,
-    api_key_env: str | None,
-    max_concurrency: int,
-    timeout_s: float,
-    max_retries: int,
-    max_new_tokens: int,
-    temperature: float,
-    top_p: float | None,
-    seed: int | None,
-    backoff_s: float = 0.0,
-) -> None:
-    """Raise BackendConfigError, in one sentence naming the setting, for a value out of range."""
-    if not base_url.startswith(("http://", "https://")):
-        raise BackendConfigError(
-            f"base_url must be an http:// or https:// URL such as "
-            f"'http://127.0.0.1:8000/v1', not {base_url!r}."
-        )
-    if not model.strip():
-        raise BackendConfigError("model must name the model the server serves.")
-    if max_concurrency < 1:
-        raise BackendConfigError(f"max_concurrency must be at least 1, not {max_concurrency}.")
-    if not (timeout_s > 0 and math.isfinite(timeout_s)):
-        raise BackendConfigError(f"timeout_s must be a positive number, not {timeout_s}.")
-    if max_retries < 0:
-        raise BackendConfigError(f"max_retries must be 0 or more, not {max_retries}.")
-    if not (backoff_s >= 0 and math.isfinite(backoff_s)):
-        raise BackendConfigError(f"backoff_s must be 0 or more, not {backoff_s}.")
-    if max_new_tokens < 1:
-        raise BackendConfigError(f"max_new_tokens must be at least 1, not {max_new_tokens}.")
-    if not (temperature >= 0 and math.isfinite(temperature)):
-        raise BackendConfigError(f"temperature must be 0 or more, not {temperature}.")
-    if top_p is not None and not 0 < top_p <= 1:
-        raise BackendConfigError(f"top_p must be in (0, 1], not {top_p}.")
-
-    if api_key_env is not None and not api_key_env.strip():
-        raise BackendConfigError("api_key_env must name an environment variable.")

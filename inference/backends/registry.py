@@ -9,6 +9,7 @@ from typing import Any
 
 from inference.backends.base import BackendConfigError, ChatBackend
 from inference.backends.local_settings import LocalModelSettings
+from inference.backends.openai_settings import OpenAISettings
 
 TRANSFORMERS = "transformers"
 OPENAI = "openai"
@@ -19,13 +20,12 @@ _lock = threading.Lock()
 
 
 def validate_backend_settings(backend: str, settings: Mapping[str, Any]) -> None:
-    """Refuse a spec that cannot work, before anything is queued. Never imports torch."""
+    """Refuse a spec that cannot work, before anything is queued. Never imports torch, reads
+    no API key and opens no connection: the workers, not the web process, hold those."""
     if backend == TRANSFORMERS:
         LocalModelSettings.from_settings(settings)
     elif backend == OPENAI:
-        from inference.backends.openai_http import OpenAIChatBackend
-
-        OpenAIChatBackend.check_settings(settings)
+        OpenAISettings.from_settings(settings)
     else:
         raise BackendConfigError(f"Unknown backend '{backend}'; use transformers or openai.")
 

@@ -29,7 +29,9 @@ from analysis.exports import (
 )
 from analysis.management.commands.export_gold import Command as ExportGold
 from annotate.models import Campaign, Item, Label
-from annotate.services import assignment_next, gold_set, label_submit
+from annotate.services.gold import gold_set
+from annotate.services.labels import label_submit
+from annotate.services.serving import assignment_next
 from inference.models import Response
 from judging.models import Judge, JudgeRun, Verdict
 from tests.annotate.builders import annotators, campaign_over, run_with_responses

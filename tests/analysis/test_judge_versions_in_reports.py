@@ -15,7 +15,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from analysis.exports import gold_export, write_csv
 from annotate.models import Campaign
-from annotate.services import gold_set
+from annotate.services.gold import gold_set
 from inference.models import GenerationRun
 from judging.models import Judge, JudgeRun, Verdict
 from judging.services import judge_save

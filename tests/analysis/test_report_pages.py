@@ -12,10 +12,10 @@ import pytest
 from django.test import Client
 from sklearn.metrics import cohen_kappa_score, f1_score
 
-from analysis.demo import demo_labels_seed
 from annotate.models import GoldLabel, Label
-from annotate.services import gold_set
+from annotate.services.gold import gold_set
 from benchmarks.models import Prompt
+from demo.services import demo_labels_seed
 from inference.models import GenerationRun
 from judging.models import Judge, JudgeRun, Verdict
 from tests.annotate.builders import (

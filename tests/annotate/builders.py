@@ -9,7 +9,9 @@ from django.contrib.auth.models import User
 
 from annotate.models import Assignment, Campaign
 from annotate.schemes import COCONOT, scheme_for
-from annotate.services import assignment_next, campaign_create, label_submit
+from annotate.services.campaigns import campaign_create
+from annotate.services.labels import label_submit
+from annotate.services.serving import assignment_next
 from benchmarks.models import Benchmark, Rubric
 from inference.models import GenerationRun, Response
 from tests.factories import BenchmarkFactory, PromptFactory, UserFactory

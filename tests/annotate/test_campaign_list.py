@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.urls import resolve
 
-from annotate.services import assignment_next
+from annotate.services.serving import assignment_next
 from tests.annotate.builders import annotators, campaign_over, label_next, run_with_responses
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,3 +32,23 @@ def test_campaigns_of_other_annotators_are_not_listed() -> None:
     client = Client()
     client.force_login(annotators(1)[0])
     assert campaign.name not in client.get("/annotate/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("path", "role", "heading"),
+    [
+        ("/annotate/", "annotator", "<h1>Your campaigns</h1>"),
+        ("/campaigns/", "researcher", "<h1>Annotation campaigns</h1>"),
+    ],
+)
+def test_each_campaign_list_is_served_by_the_view_named_after_its_page(
+    path: str, role: str, heading: str
+) -> None:
+    # The annotators' and the researchers' lists once each rendered the other's template name.
+    client = Client()
+    client.force_login(UserFactory.create(role=role))
+    response = client.get(path)
+    view = resolve(path).func.__name__
+    assert response.status_code == 200
+    assert heading in response.content.decode()
+    assert f"annotate/{view}.html" in [template.name for template in response.templates]

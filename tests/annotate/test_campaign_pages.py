@@ -11,7 +11,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from annotate.models import Campaign, GoldLabel
-from annotate.services import CampaignError, gold_set
+from annotate.services.errors import CampaignError
+from annotate.services.gold import gold_set
 from benchmarks.models import Benchmark
 from inference.models import GenerationRun, Response
 from tests.annotate.builders import (

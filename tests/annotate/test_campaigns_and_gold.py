@@ -6,13 +6,10 @@ import pytest
 from django.test import Client
 
 from annotate.models import Campaign, GoldLabel, GoldSource, Item
-from annotate.services import (
-    CampaignError,
-    LabelError,
-    assignment_next,
-    gold_set,
-    label_submit,
-)
+from annotate.services.errors import CampaignError, LabelError
+from annotate.services.gold import gold_set
+from annotate.services.labels import label_submit
+from annotate.services.serving import assignment_next
 from judging.models import Judge, JudgeRun, Verdict
 from tests.annotate import builders
 from tests.annotate.builders import annotators, campaign_over, run_with_responses

@@ -12,7 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from annotate.models import Assignment, AssignmentStatus, Item, Label
-from annotate.services import MAX_TIME_SPENT_MS, assignment_next
+from annotate.services.labels import MAX_TIME_SPENT_MS
+from annotate.services.serving import assignment_next
 from tests.annotate.builders import annotators, campaign_over, run_with_responses
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from annotate.models import Assignment, AssignmentStatus, Item, Label
-from annotate.services import assignment_next, assignment_skip, label_submit
+from annotate.services.labels import label_submit
+from annotate.services.serving import assignment_next, assignment_skip
 from annotate.tickets import served_ticket
 from tests.annotate.builders import annotators, campaign_over, label_all, run_with_responses
 

@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotate.models import Campaign, GoldLabel
-from annotate.services import gold_set
+from annotate.services.gold import gold_set
 from benchmarks.models import Benchmark
 from inference.models import GenerationRun, ModelSpec, Response
 from judging.models import Judge, JudgeRun, Verdict

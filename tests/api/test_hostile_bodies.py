@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.numbers import MAX_INT
 from annotate.models import Campaign
-from config.numbers import MAX_INT
 from inference.models import GenerationRun, ModelSpec
 from inference.services import model_spec_save
 from tests.api.conftest import World

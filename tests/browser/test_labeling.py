@@ -18,7 +18,8 @@ from playwright.sync_api import Dialog, Locator, Page, Route, ViewportSize, expe
 
 from annotate.models import Assignment, AssignmentStatus, Campaign, Label, LabelRevision
 from annotate.selectors import screen_for
-from annotate.services import assignment_next, label_submit
+from annotate.services.labels import label_submit
+from annotate.services.serving import assignment_next
 from benchmarks.models import Prompt, Rubric
 from inference.models import GenerationRun, Response
 from tests.annotate.builders import annotators, campaign_over, rubric_for, run_with_responses

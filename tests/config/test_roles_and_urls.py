@@ -7,7 +7,7 @@ from django.test import Client
 
 from annotate.models import Campaign
 from annotate.schemes import COCONOT, scheme_for
-from annotate.services import campaign_create
+from annotate.services.campaigns import campaign_create
 from inference.models import GenerationRun, Response
 from judging.models import Judge, JudgeRun
 from tests.factories import BenchmarkFactory, PromptFactory, UserFactory

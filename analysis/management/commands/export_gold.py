@@ -7,19 +7,17 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser, OutputWrapper
 
+from accounts.numbers import whole_number
+from accounts.validation import StorableArgumentsCommand
 from analysis.exports import (
     CHUNK_SIZE,
     ExportError,
+    ExportFormat,
     GoldExport,
-    format_check,
+    export_format,
     gold_export,
-    write_csv,
-    write_jsonl,
-    write_parquet,
 )
 from annotate.models import Campaign
-from config.numbers import whole_number
-from config.validation import StorableArgumentsCommand
 
 
 class Command(StorableArgumentsCommand):
@@ -54,13 +52,13 @@ class Command(StorableArgumentsCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            fmt = format_check(options["format"])
+            fmt = export_format(options["format"])
         except ExportError as error:
             raise CommandError(str(error)) from None
         campaign = _campaign(options["campaign"])
         output: str = options["output"]
-        if output == "-" and fmt == "parquet":
-            raise CommandError("Parquet cannot go to standard output; give a file with -o.")
+        if output == "-" and not fmt.streams:
+            raise CommandError(f"{fmt.title} cannot go to standard output; give a file with -o.")
         try:
             export = gold_export(
                 campaign=campaign,
@@ -70,10 +68,10 @@ class Command(StorableArgumentsCommand):
         except ExportError as error:
             raise CommandError(str(error)) from None
         if output == "-":
-            count = _write_text(export, fmt, _Raw(self.stdout))
+            count = fmt.write(export, _Raw(self.stdout))
             where = "standard output"
         else:
-            count = _write_file(export, fmt, Path(output))
+            count = _write_file(fmt, export, Path(output))
             where = output
         message = f"Wrote {count} rows of campaign {campaign.pk} to {where}."
         if output == "-":
@@ -90,13 +88,7 @@ def _campaign(value: str) -> Campaign:
     return campaign
 
 
-def _write_text(export: GoldExport, fmt: str, out: Any) -> int:
-    if fmt == "csv":
-        return write_csv(export.rows(), out, export.annotators, export.judges)
-    return write_jsonl(export.rows(), out)
-
-
-def _write_file(export: GoldExport, fmt: str, path: Path) -> int:
+def _write_file(fmt: ExportFormat, export: GoldExport, path: Path) -> int:
     """Write next to ``path`` under a temporary name and rename at the end: an interrupted or
     failed export leaves nothing, and an existing file is replaced only by a complete one."""
     if path.is_dir():
@@ -108,11 +100,7 @@ def _write_file(export: GoldExport, fmt: str, path: Path) -> int:
     os.close(handle)
     temporary = Path(name)
     try:
-        if fmt == "parquet":
-            count = write_parquet(export.rows(), temporary, export.annotators, export.judges)
-        else:
-            with temporary.open("w", encoding="utf-8", newline="") as out:
-                count = _write_text(export, fmt, out)
+        count = fmt.write_path(export, temporary)
         temporary.chmod(0o666 & ~_umask())
         temporary.replace(path)
     except BaseException:

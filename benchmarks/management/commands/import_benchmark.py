@@ -5,10 +5,10 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from accounts.validation import StorableArgumentsCommand
 from benchmarks.files import InputFileError
 from benchmarks.models import BenchmarkKind
 from benchmarks.services import ImportReport, benchmark_import
-from config.validation import StorableArgumentsCommand
 
 
 class Command(StorableArgumentsCommand):

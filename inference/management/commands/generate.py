@@ -6,9 +6,9 @@ from typing import Any
 from django.apps import apps
 from django.core.management.base import CommandError, CommandParser
 
+from accounts.numbers import count_argument
+from accounts.validation import StorableArgumentsCommand
 from benchmarks.models import Benchmark
-from config.numbers import count_argument
-from config.validation import StorableArgumentsCommand
 from inference.cli import wait_with_progress
 from inference.models import GenerationRun, ModelSpec, RunStatus
 from inference.services import (

@@ -5,9 +5,9 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from accounts.validation import StorableArgumentsCommand
 from benchmarks.files import InputFileError
 from benchmarks.models import Benchmark
-from config.validation import StorableArgumentsCommand
 from inference.models import GenerationRun
 from inference.services import responses_import
 

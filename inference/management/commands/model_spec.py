@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from config.validation import StorableArgumentsCommand
+from accounts.validation import StorableArgumentsCommand
 from inference.backends.base import BackendConfigError
 from inference.cli import CONFIG_OPTION, settings_from_json
 from inference.models import Backend, ModelSpec

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from config.validation import StorableArgumentsCommand
+from accounts.validation import StorableArgumentsCommand
 from inference.cli import wait_with_progress
 from inference.models import GenerationRun, RunStatus
 from inference.services import RunError

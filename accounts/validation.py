@@ -156,7 +156,7 @@ def refuse_unstorable(value: str) -> None:
 class RefuseUnstorableFields:
     """Middleware: a query-string or form field (name or value) that cannot be stored is a 400
     naming the field, for every page at once, before any view or form reads it. JSON bodies are
-    checked by the API's parser (config/parsers.py)."""
+    checked by the API's parser (accounts/parsers.py)."""
 
     FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
     # The API answers errors as JSON, field by field, as DRF does; pages as one plain sentence.

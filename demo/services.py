@@ -1,7 +1,8 @@
 """What `make demo` loads: the sample benchmarks, one login per role, and SmolLM2 answering the
 sample then judged by `keyword` and by SmolLM2 itself with CoCoNot's rubric.
 
-It lives in analysis because analysis is the one app that may depend on all the others.
+It is an app of its own, beside analysis, so that only the demo depends on it: it uses all the
+other apps, and none of them uses it.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 
+from accounts.roles import ANNOTATOR, RESEARCHER, user_ensure
 from annotate.models import Campaign
 from annotate.schemes import COCONOT, scheme_for
-from annotate.services import assignment_next, campaign_create, campaign_extend, label_submit
+from annotate.services.campaigns import campaign_create, campaign_extend
+from annotate.services.labels import label_submit
+from annotate.services.serving import assignment_next
 from benchmarks.models import Benchmark, BenchmarkKind
 from benchmarks.services import ImportReport, benchmark_import
-from config.roles import ANNOTATOR, RESEARCHER, user_ensure
 from inference.models import GenerationRun, ModelSpec, RunStatus
 from inference.services import (
     NothingToResume,
@@ -29,7 +32,7 @@ from inference.services import (
     model_spec_save,
 )
 from judging.judges_text import COMPLIED, NOT_COMPLIED, KeywordMatcher
-from judging.models import JudgeRun
+from judging.models import BUILT_IN_JUDGE, JudgeKind, JudgeRun
 from judging.services import judge_ensure, judge_run_resume
 
 SAMPLES = Path(__file__).resolve().parent.parent / "benchmarks" / "samples"
@@ -111,7 +114,7 @@ def demo_runs_start() -> list[GenerationRun]:
         description="The same model as a judge: short outputs, no system prompt.",
     )
     # The same definition on every start finds the same version; a changed one makes the next.
-    judge_ensure(name=DEMO_RUBRIC_JUDGE, kind="coconot_rubric", model_spec=judge_model)
+    judge_ensure(name=DEMO_RUBRIC_JUDGE, kind=JudgeKind.COCONOT_RUBRIC, model_spec=judge_model)
     runner = demo_runner()
     demo_runs_adopt(model=model, runner=runner)
     demo_runs_resume()
@@ -123,7 +126,7 @@ def demo_runs_start() -> list[GenerationRun]:
                 generation_run_create(
                     benchmark=benchmark,
                     model_spec=model,
-                    judges_after=["keyword", DEMO_RUBRIC_JUDGE],
+                    judges_after=[BUILT_IN_JUDGE, DEMO_RUBRIC_JUDGE],
                     created_by=runner,
                 )
             )

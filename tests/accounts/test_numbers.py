@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from config.numbers import MAX_ID, whole_number
+from accounts.numbers import MAX_ID, whole_number
 from tests.annotate.builders import annotators, campaign_over, run_with_responses
 from tests.factories import UserFactory
 

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 
-from config.client_ip import client_ip
+from accounts.client_ip import client_ip
 
 FORWARDED = "198.51.100.7, 203.0.113.1"  # the client wrote the first, its proxy the second
 

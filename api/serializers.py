@@ -14,12 +14,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.numbers import MAX_INT, whole_number
+from accounts.roles import ANNOTATOR
 from annotate.models import Campaign, GoldLabel, Label, Sampling
 from annotate.schemes import BUILT_IN_SCHEMES, COCONOT, CUSTOM, SchemeError, scheme_for
-from annotate.services import CAMPAIGN_SETTINGS
+from annotate.services.campaigns import CAMPAIGN_SETTINGS
 from benchmarks.models import Benchmark, Prompt
-from config.numbers import MAX_INT, whole_number
-from config.roles import ANNOTATOR
 from inference.models import GenerationRun, ModelSpec, Response
 from judging.models import Judge, JudgeKind, JudgePrompt, Verdict
 from judging.selectors import judge_find

@@ -11,7 +11,7 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from config.validation import UnstorableInput, json_loads
+from accounts.validation import UnstorableInput, json_loads
 
 
 class StorableJSONParser(JSONParser):

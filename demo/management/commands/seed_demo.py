@@ -4,7 +4,8 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from analysis.demo import (
+from accounts.validation import StorableArgumentsCommand
+from demo.services import (
     DEMO_LOGINS,
     DEMO_OVERLAP,
     demo_campaign_ensure,
@@ -13,7 +14,6 @@ from analysis.demo import (
     demo_runs_start,
     demo_seed,
 )
-from config.validation import StorableArgumentsCommand
 from inference.models import RunStatus
 
 

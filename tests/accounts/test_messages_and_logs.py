@@ -1,5 +1,5 @@
-"""Error pages are the site's own pages, with navigation and the reason; flash messages are
-text, whatever a cookie claims."""
+"""Flash messages are text, whatever a cookie claims; a request's fault is one log line, a
+server's keeps its traceback. (The error pages themselves: tests/config/test_error_pages.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.test import Client, RequestFactory
 from django.utils.safestring import mark_safe
 
-from config.logs import OneLinePerRequestFault
+from accounts.logs import OneLinePerRequestFault
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,43 +41,13 @@ def test_a_forged_messages_cookie_with_a_script_shows_as_text() -> None:
 
 
 def test_a_message_added_as_safe_html_in_code_is_still_escaped(rf: Any) -> None:
-    from config.messages import TextMessageStorage
+    from accounts.messages import TextMessageStorage
 
     request = rf.get("/")
     request.session = {}
     storage = TextMessageStorage(request)
     storage.add(constants.INFO, mark_safe("<b>bold</b>"))
     assert [type(message.message) for message in storage] == [str]
-
-
-def test_a_403_is_the_sites_page_with_navigation_and_the_reason() -> None:
-    client = Client()
-    annotator = UserFactory.create(role="annotator")
-    client.force_login(annotator)
-    page = client.get("/benchmarks/")
-    assert page.status_code == 403
-    html = page.content.decode()
-    assert "This page is for researchers." in html
-    assert 'href="/annotate/"' in html  # the navigation
-    assert "Log out" in html
-    assert annotator.username in html
-
-
-def test_a_404_is_the_sites_page_too() -> None:
-    client = Client()
-    client.force_login(UserFactory.create(role="researcher"))
-    page = client.get("/no/such/page/")
-    assert page.status_code == 404
-    assert "There is nothing at /no/such/page/." in page.content.decode()
-    assert 'href="/benchmarks/"' in page.content.decode()
-
-
-def test_a_form_sent_without_its_csrf_token_gets_the_sites_page_saying_why() -> None:
-    client = Client(enforce_csrf_checks=True)
-    page = client.post("/accounts/login/", {"username": "someone", "password": "x"})
-    assert page.status_code == 403
-    assert "without a valid security token" in page.content.decode()
-    assert 'href="/"' in page.content.decode()  # the site's header
 
 
 def test_a_403_is_one_log_line_and_a_500_keeps_its_traceback() -> None:

@@ -8,15 +8,15 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
-from config.roles import user_is_researcher
-from config.validation import StorableJSONFormField
+from accounts.roles import user_is_researcher
+from accounts.validation import StorableJSONFormField
 
 
 class ResearcherAdmin(admin.ModelAdmin):
     """Researchers get full access to Demur's data; Django's per-model permissions are not used,
     so nobody has to tick boxes after adding a researcher."""
 
-    # JSON typed into the admin meets the API's limits (config/validation.py).
+    # JSON typed into the admin meets the API's limits (accounts/validation.py).
     formfield_overrides = {models.JSONField: {"form_class": StorableJSONFormField}}
 
     def has_module_permission(self, request: HttpRequest) -> bool:

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
-from analysis.demo import (
+from annotate.models import Campaign
+from benchmarks.models import Benchmark
+from demo.services import (
     DEMO_CAMPAIGN,
     DEMO_MODEL,
     DEMO_RUBRIC_JUDGE,
@@ -16,8 +18,6 @@ from analysis.demo import (
     demo_runs_start,
     demo_seed,
 )
-from annotate.models import Campaign
-from benchmarks.models import Benchmark
 from inference.models import Chunk, GenerationRun, ModelSpec, Response, RunStatus
 from inference.services import (
     generation_run_cancel,
@@ -137,6 +137,19 @@ def test_the_demo_campaign_never_takes_a_researchers_run_of_the_demo_model(
 
     answer_all(demo["demur-sample-contrast"])  # the demo's own second run still joins it
     assert campaign.items.count() == 42
+
+
+def test_a_researchers_run_finishing_opens_no_campaign_though_the_demo_app_listens(
+    demo: dict[str, GenerationRun], researcher: User
+) -> None:
+    """The demo app is installed in every deployment; its handler still leaves everybody else's
+    runs alone, even before the demo's own runs have finished."""
+    answer_all(researchers_run("demur-sample", researcher))
+    answer_all(researchers_run("demur-sample-contrast", None))
+    assert not Campaign.objects.exists()
+
+    answer_all(demo["demur-sample"])  # the demo's own run: its campaign opens at once
+    assert Campaign.objects.get(is_demo=True).name == DEMO_CAMPAIGN
 
 
 def test_a_database_from_before_demo_runs_were_marked_keeps_its_runs(researcher: User) -> None:

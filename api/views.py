@@ -1,5 +1,5 @@
-"""REST API endpoints. They read through ``analysis.api.selectors`` and write through the
-apps' services; who may call them is ``config.roles.IsResearcher`` (the default permission)."""
+"""REST API endpoints. They read through ``api.selectors`` and write through the
+apps' services; who may call them is ``accounts.roles.IsResearcher`` (the default permission)."""
 
 from __future__ import annotations
 
@@ -33,11 +33,17 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework.viewsets import ReadOnlyModelViewSet
 
-from analysis.api import selectors
-from analysis.api.pagination import IdCursorPagination, SmallListPagination
-from analysis.api.params import Filter, read_filters
-from analysis.api.report_json import agreement_report_json, run_report_json
-from analysis.api.serializers import (
+from accounts.roles import user_is_researcher
+from analysis.reports import agreement_report, run_report
+from analysis.selectors import campaign_data
+from annotate.models import GoldSource
+from annotate.services.campaigns import campaign_create
+from annotate.services.errors import CampaignError
+from api import selectors
+from api.pagination import IdCursorPagination, SmallListPagination
+from api.params import Filter, read_filters
+from api.report_json import agreement_report_json, run_report_json
+from api.serializers import (
     BenchmarkSerializer,
     CampaignCreateSerializer,
     CampaignSerializer,
@@ -51,11 +57,6 @@ from analysis.api.serializers import (
     RunSerializer,
     VerdictSerializer,
 )
-from analysis.reports import agreement_report, run_report
-from analysis.selectors import campaign_data
-from annotate.models import GoldSource
-from annotate.services import CampaignError, campaign_create
-from config.roles import user_is_researcher
 from inference.services import RunError, generation_run_create
 from judging.models import VerdictLabel
 from judging.services import JudgeSaveError, judge_save

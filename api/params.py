@@ -11,7 +11,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
-from config.numbers import MAX_ID, whole_number
+from accounts.numbers import MAX_ID, whole_number
 
 # PostgreSQL text cannot hold NUL, so no stored value has one; refusing it early keeps the
 # database from failing on the query.

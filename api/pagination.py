@@ -11,7 +11,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.request import Request
 
-from config.numbers import whole_number
+from accounts.numbers import whole_number
 
 
 class SmallListPagination(PageNumberPagination):

@@ -1,8 +1,9 @@
 """Who may do what. The one place that knows how roles map onto Django users and groups.
 
 Three roles: annotators label items of their own campaigns, researchers do everything but user
-administration, admins (superusers) do everything. Roles are Django groups, created by a migration
-of ``benchmarks`` so that they exist right after ``migrate``.
+administration, admins (superusers) do everything. Roles are Django groups, created by this
+app's migration (``accounts/migrations/0001_role_groups.py``) so that they exist right after
+``migrate``.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def user_ensure(*, username: str, password: str | None, role: str) -> Any:
         raise ValueError(f"Unknown role '{role}'; use annotator, researcher or admin.")
     user, _ = get_user_model().objects.get_or_create(username=username)
     user.set_password(password)
-    # Researchers are staff so that they reach the admin, where config.admin gives them the data
+    # Researchers are staff so that they reach the admin, where accounts.admin gives them the data
     # models but not users and groups.
     user.is_superuser = role == "admin"
     user.is_staff = role in ("admin", RESEARCHER)

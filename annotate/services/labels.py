@@ -1,0 +1,137 @@
+"""Labels: an annotator's label for an item served to them, stored once and changed with its
+history kept (``LabelRevision``)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from annotate.models import (
+    Assignment,
+    AssignmentStatus,
+    Campaign,
+    GoldLabel,
+    GoldSource,
+    Item,
+    Label,
+    LabelRevision,
+)
+from annotate.schemes import scheme_values
+from annotate.services.errors import LabelError
+from annotate.services.gold import gold_majority_refresh
+from annotate.services.serving import reservation_expiry, slot_take
+from annotate.tickets import ticket_matches
+
+# The most time one label is credited with (a day), for one submission and for its total over
+# changes: a tab left open is not work, and the total must fit its integer column.
+MAX_TIME_SPENT_MS = 24 * 3600 * 1000
+
+
+def label_submit(
+    *,
+    campaign: Campaign,
+    user: User,
+    assignment_id: int,
+    item_id: int,
+    value: str,
+    note: str = "",
+    time_spent_ms: int = 0,
+    ticket: str = "",
+    is_demo: bool = False,
+) -> Label:
+    """Store (or change) this annotator's label for an item served to them: their assignment,
+    or, once it expired and was swept away, the signed ``ticket`` the screen carried for it.
+    The same label sent twice is stored once; a change keeps the old value in the label's
+    history."""
+    if value not in scheme_values(campaign.label_scheme):
+        raise LabelError(f"{value!r} is not a label of this campaign.")
+    time_spent_ms = max(0, min(int(time_spent_ms), MAX_TIME_SPENT_MS))
+    with transaction.atomic():
+        assignment = _assignment_for_label(
+            campaign=campaign,
+            user=user,
+            assignment_id=assignment_id,
+            item_id=item_id,
+            ticket=ticket,
+        )
+        if assignment.status == AssignmentStatus.DONE:
+            label = _label_change(assignment, value=value, note=note, time_spent_ms=time_spent_ms)
+        else:
+            label = _label_first(
+                assignment, value=value, note=note, time_spent_ms=time_spent_ms, is_demo=is_demo
+            )
+        gold_majority_refresh(item_id=assignment.item_id, overlap=campaign.overlap)
+    return label
+
+
+def _assignment_for_label(
+    *, campaign: Campaign, user: User, assignment_id: int, item_id: int, ticket: str
+) -> Assignment:
+    # Lock the assignment only: a sweeper holds assignments and then waits for items, so also
+    # locking the item here could deadlock with it.
+    assignment = (
+        Assignment.objects.select_for_update(of=("self",))
+        .filter(pk=assignment_id, annotator=user, item_id=item_id, item__campaign=campaign)
+        .first()
+    )
+    if assignment is not None and assignment.status != AssignmentStatus.SKIPPED:
+        return assignment
+    # The reservation ran out and went back to the pool, or the item was skipped earlier:
+    # label it still if a slot is free, else say so.
+    if not Item.objects.filter(pk=item_id, campaign=campaign).exists():
+        raise LabelError("This item is not part of this campaign.")
+    if assignment is None and not ticket_matches(
+        ticket, assignment_id=assignment_id, item_id=item_id, annotator_id=user.pk
+    ):
+        # Ids are easy to guess: without its assignment or the screen's ticket, the item was
+        # never served to this annotator, and labelling it would bypass sampling and order.
+        raise LabelError("This item was not served to you; your label was not stored.")
+    if not slot_take(item_id=item_id):
+        raise LabelError(
+            "This item was held too long and went to other annotators; your label was not stored."
+        )
+    if assignment is not None:
+        assignment.status = AssignmentStatus.RESERVED
+        return assignment
+    try:
+        with transaction.atomic():
+            return Assignment.objects.create(
+                item_id=item_id, annotator=user, expires_at=reservation_expiry(campaign)
+            )
+    except IntegrityError as error:
+        raise LabelError("This item is already labelled by you.") from error
+
+
+def _label_first(
+    assignment: Assignment, *, value: str, note: str, time_spent_ms: int, is_demo: bool
+) -> Label:
+    label = Label.objects.create(
+        assignment=assignment,
+        value=value,
+        note=note,
+        time_spent_ms=time_spent_ms,
+        is_demo=is_demo,
+    )
+    LabelRevision.objects.create(label=label, value=value, note=note, time_spent_ms=time_spent_ms)
+    Assignment.objects.filter(pk=assignment.pk).update(
+        status=AssignmentStatus.DONE, completed_at=timezone.now()
+    )
+    return label
+
+
+def _label_change(assignment: Assignment, *, value: str, note: str, time_spent_ms: int) -> Label:
+    label = Label.objects.get(assignment=assignment)
+    if label.value == value and label.note == note:
+        return label  # a double click or a retry: nothing new to keep
+    label.value = value
+    label.note = note
+    # Many changes add up; the total stays within what one item may be credited with.
+    label.time_spent_ms = min(label.time_spent_ms + time_spent_ms, MAX_TIME_SPENT_MS)
+    label.save(update_fields=["value", "note", "time_spent_ms", "updated_at"])
+    # A majority gold label stood for the old value; the refresh after this decides anew.
+    GoldLabel.objects.filter(item_id=assignment.item_id, source=GoldSource.MAJORITY).exclude(
+        value=value
+    ).delete()
+    LabelRevision.objects.create(label=label, value=value, note=note, time_spent_ms=time_spent_ms)
+    return label

@@ -1,0 +1,128 @@
+"""Serving items to annotators: reserve the next item, hand expired reservations back, skip.
+
+Serving is the hot path (an annotator presses a key and waits for it), so it costs a fixed
+number of queries whatever the campaign's size, and it is safe with many annotators at once:
+an item is taken by locking its row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite runs
+write transactions one at a time) and decrementing ``Item.slots_left``, which can never go below
+zero, so no item ever collects more than ``overlap`` labels.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotate.models import Assignment, AssignmentStatus, Campaign, Item
+from annotate.selectors import served_to
+
+# Expired reservations handed back per request; the rest wait for the next request.
+SWEEP_BATCH = 200
+
+
+def assignment_next(
+    *, campaign: Campaign, user: User, exclude: Collection[int] = ()
+) -> Assignment | None:
+    """The item this annotator should see next, reserved for them: one they already hold
+    (not among ``exclude``, the ones already on their screen) or a newly taken one. None once
+    the campaign is closed."""
+    if not campaign.takes_labels:
+        return None
+    with transaction.atomic():
+        held = _held_reservation(campaign=campaign, user=user, exclude=exclude)
+        if held is not None:
+            return held
+        reservations_sweep()
+        return _reserve_new(campaign=campaign, user=user)
+
+
+def _held_reservation(
+    *, campaign: Campaign, user: User, exclude: Collection[int]
+) -> Assignment | None:
+    held = (
+        Assignment.objects.filter(
+            annotator=user, item__campaign=campaign, status=AssignmentStatus.RESERVED
+        )
+        .exclude(pk__in=list(exclude))
+        .order_by("reserved_at", "pk")
+        .first()
+    )
+    if held is not None and held.expires_at <= timezone.now():
+        held.expires_at = reservation_expiry(campaign)
+        held.save(update_fields=["expires_at"])
+    return held
+
+
+def reservation_expiry(campaign: Campaign) -> datetime:
+    """When a reservation taken now runs out."""
+    return timezone.now() + timedelta(minutes=campaign.reservation_minutes)
+
+
+def reservations_sweep() -> int:
+    """Hand expired reservations back to the pool. Rows another request is sweeping are
+    skipped, so two sweepers never give the same slot back twice."""
+    expired = list(
+        Assignment.objects.select_for_update(skip_locked=True)
+        .filter(status=AssignmentStatus.RESERVED, expires_at__lt=timezone.now())
+        .order_by()
+        .values_list("pk", "item_id")[:SWEEP_BATCH]
+    )
+    if not expired:
+        return 0
+    Assignment.objects.filter(pk__in=[pk for pk, _ in expired]).delete()
+    for item_id, count in Counter(item_id for _, item_id in expired).items():
+        Item.objects.filter(pk=item_id).update(slots_left=F("slots_left") + count)
+    return len(expired)
+
+
+def _reserve_new(*, campaign: Campaign, user: User) -> Assignment | None:
+    # A few tries: on SQLite (no row locks) another writer may take the last slot between the
+    # read and the conditional update; on PostgreSQL the row lock makes the first try win.
+    for _ in range(5):
+        item = (
+            Item.objects.select_for_update(skip_locked=True)
+            .filter(campaign=campaign, slots_left__gt=0)
+            .exclude(served_to(user))
+            .order_by("position", "pk")
+            .only("pk")
+            .first()
+        )
+        if item is None:
+            return None
+        if slot_take(item_id=item.pk):
+            return Assignment.objects.create(
+                item_id=item.pk, annotator=user, expires_at=reservation_expiry(campaign)
+            )
+    return None
+
+
+def slot_take(*, item_id: int) -> bool:
+    """Take one of the item's free slots by a conditional update; False when none is left."""
+    taken = Item.objects.filter(pk=item_id, slots_left__gt=0).update(slots_left=F("slots_left") - 1)
+    return taken == 1
+
+
+def _slot_release(item_id: int) -> None:
+    Item.objects.filter(pk=item_id).update(slots_left=F("slots_left") + 1)
+
+
+def assignment_skip(*, campaign: Campaign, user: User, assignment_id: int) -> None:
+    """The annotator passes on a reserved item: it goes back to others and never returns to
+    them. A labelled item cannot be skipped (its label would be lost)."""
+    with transaction.atomic():
+        assignment = (
+            Assignment.objects.select_for_update(of=("self",))
+            .filter(pk=assignment_id, annotator=user, item__campaign=campaign)
+            .first()
+        )
+        if assignment is None or assignment.status != AssignmentStatus.RESERVED:
+            return
+        assignment.status = AssignmentStatus.SKIPPED
+        assignment.completed_at = timezone.now()
+        assignment.save(update_fields=["status", "completed_at"])
+        _slot_release(assignment.item_id)
