@@ -32,7 +32,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     context = {
         "campaigns": selectors.campaign_list(archived=show_archived)[:200],
         "show_archived": show_archived,
-        "archived_count": Campaign.objects.filter(status=CampaignStatus.ARCHIVED).count(),
+        "archived_count": selectors.archived_campaign_count(),
     }
     return render(request, "annotate/campaign_list.html", context)
 

@@ -459,3 +459,8 @@ def review_rows(
             )
         )
     return items
+
+
+def archived_campaign_count() -> int:
+    """For the researchers' list: how many campaigns the "show archived" link would add."""
+    return Campaign.objects.filter(status=CampaignStatus.ARCHIVED).count()

@@ -44,13 +44,6 @@ def _one_int(request: HttpRequest, field: str) -> int:
     return values[0]
 
 
-def _refuse_if_closed(campaign: Campaign) -> None:
-    if not campaign.takes_labels:
-        raise LabelError(
-            "This campaign is closed: it takes no more labels, and yours was not stored."
-        )
-
-
 def _next_partial(request: HttpRequest, campaign: Campaign, exclude: list[int]) -> HttpResponse:
     """The item to hold ahead of the one now on screen, plus the annotator's bar (out of band)."""
     upcoming = assignment_next(campaign=campaign, user=_user(request), exclude=exclude)
@@ -95,7 +88,6 @@ def label_page(request: HttpRequest, pk: int) -> HttpResponse:
 def label_post(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = campaign_for_annotator(pk=pk, user=_user(request))
     try:
-        _refuse_if_closed(campaign)
         label_submit(
             campaign=campaign,
             user=_user(request),
@@ -119,12 +111,12 @@ def label_post(request: HttpRequest, pk: int) -> HttpResponse:
 def skip_post(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = campaign_for_annotator(pk=pk, user=_user(request))
     try:
-        _refuse_if_closed(campaign)
-        assignment_id = _one_int(request, "assignment")
         exclude = _ints(request.POST.get("on_screen", ""), "on_screen")
+        assignment_skip(
+            campaign=campaign, user=_user(request), assignment_id=_one_int(request, "assignment")
+        )
     except LabelError as error:
         return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
-    assignment_skip(campaign=campaign, user=_user(request), assignment_id=assignment_id)
     return _next_partial(request, campaign, exclude)
 
 

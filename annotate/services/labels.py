@@ -20,7 +20,7 @@ from annotate.models import (
 from annotate.schemes import scheme_values
 from annotate.services.errors import LabelError
 from annotate.services.gold import gold_majority_refresh
-from annotate.services.serving import reservation_expiry, slot_take
+from annotate.services.serving import campaign_open_check, reservation_expiry, slot_take
 from annotate.tickets import ticket_matches
 
 # The most time one label is credited with (a day), for one submission and for its total over
@@ -44,6 +44,7 @@ def label_submit(
     or, once it expired and was swept away, the signed ``ticket`` the screen carried for it.
     The same label sent twice is stored once; a change keeps the old value in the label's
     history."""
+    campaign_open_check(campaign)
     if value not in scheme_values(campaign.label_scheme):
         raise LabelError(f"{value!r} is not a label of this campaign.")
     time_spent_ms = max(0, min(int(time_spent_ms), MAX_TIME_SPENT_MS))

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from annotate.models import Assignment, AssignmentStatus, Campaign, Item
 from annotate.selectors import served_to
+from annotate.services.errors import LabelError
 
 # Expired reservations handed back per request; the rest wait for the next request.
 SWEEP_BATCH = 200
@@ -111,9 +112,19 @@ def _slot_release(item_id: int) -> None:
     Item.objects.filter(pk=item_id).update(slots_left=F("slots_left") + 1)
 
 
+def campaign_open_check(campaign: Campaign) -> None:
+    """Labels and skips of a closed campaign are refused here, so every caller (page, demo,
+    script) meets the same rule."""
+    if not campaign.takes_labels:
+        raise LabelError(
+            "This campaign is closed: it takes no more labels, and yours was not stored."
+        )
+
+
 def assignment_skip(*, campaign: Campaign, user: User, assignment_id: int) -> None:
     """The annotator passes on a reserved item: it goes back to others and never returns to
     them. A labelled item cannot be skipped (its label would be lost)."""
+    campaign_open_check(campaign)
     with transaction.atomic():
         assignment = (
             Assignment.objects.select_for_update(of=("self",))

@@ -11,8 +11,10 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from annotate.models import Campaign, GoldLabel
-from annotate.services.errors import CampaignError
+from annotate.services.errors import CampaignError, LabelError
 from annotate.services.gold import gold_set
+from annotate.services.labels import label_submit
+from annotate.services.serving import assignment_next, assignment_skip
 from benchmarks.models import Benchmark
 from inference.models import GenerationRun, Response
 from tests.annotate.builders import (
@@ -257,6 +259,27 @@ def test_a_closed_campaign_takes_no_labels_and_says_so() -> None:
 
     assert "Campaign reopened" in set_status(researcher(), campaign, "open")
     assert "Start labeling" in annotator.get("/annotate/").content.decode()
+
+
+def test_a_closed_campaign_refuses_labels_and_skips_whoever_calls_the_services() -> None:
+    (person,) = annotators(1)
+    campaign = campaign_over(run_with_responses(2), people=[person], overlap=1)
+    held = assignment_next(campaign=campaign, user=person)
+    assert held is not None
+    Campaign.objects.filter(pk=campaign.pk).update(status="closed")
+    campaign.refresh_from_db()
+    with pytest.raises(LabelError, match="This campaign is closed"):
+        label_submit(
+            campaign=campaign,
+            user=person,
+            assignment_id=held.pk,
+            item_id=held.item_id,
+            value="complied",
+        )
+    with pytest.raises(LabelError, match="This campaign is closed"):
+        assignment_skip(campaign=campaign, user=person, assignment_id=held.pk)
+    held.refresh_from_db()
+    assert held.status == "reserved"
 
 
 def test_an_archived_campaign_is_hidden_until_asked_for() -> None:
