@@ -221,3 +221,21 @@ def _has_non_finite(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return any(_has_non_finite(item) for item in value)
     return False
+
+
+# The JSON settings option of model_spec and judge_spec. Not --settings: every manage.py command
+# already has Django's --settings (the settings module), and argparse refuses a second one.
+CONFIG_OPTION = "--config"
+
+
+def settings_from_json(raw: str) -> dict[str, Any]:
+    """The --config option of model_spec and judge_spec: a JSON object, or one sentence."""
+    try:
+        settings = json_loads(raw, what=CONFIG_OPTION)  # nesting and NUL checked: issue 11
+    except json.JSONDecodeError as error:
+        raise CommandError(f"{CONFIG_OPTION} is not valid JSON: {error.msg}.") from None
+    except UnstorableInput as error:
+        raise CommandError(str(error)) from None
+    if not isinstance(settings, dict):
+        raise CommandError(f"{CONFIG_OPTION} must be a JSON object.")
+    return settings

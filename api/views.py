@@ -57,9 +57,10 @@ from api.serializers import (
     RunSerializer,
     VerdictSerializer,
 )
-from inference.services import RunError, generation_run_create
+from inference.services import generation_run_create
 from judging.models import VerdictLabel
 from judging.services import JudgeSaveError, judge_save
+from runs.errors import RunError
 
 RUN = Filter("run", "Id of a generation run.", kind="id")
 CAMPAIGN = Filter("campaign", "Id of a campaign.", kind="id")

@@ -24,8 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from inference.backends.local import TransformersBackend, load_model  # noqa: E402
-from inference.backends.local_settings import LocalModelSettings  # noqa: E402
+from backends.local import TransformersBackend, load_model  # noqa: E402
+from backends.local_settings import LocalModelSettings  # noqa: E402
 from judging.judges_text import build_rubric_messages, parse_rubric_output  # noqa: E402
 
 SAMPLE = REPO / "benchmarks" / "samples" / "demur_sample.jsonl"

@@ -22,8 +22,8 @@ app.autodiscover_tasks()
 @worker_ready.connect
 def start_chunk_sweeper(sender: Any = None, **kwargs: Any) -> None:
     """Every worker sweeps: a chunk whose worker died is queued again within DEMUR_STALL_SECONDS,
-    with no beat process to deploy (inference/chunks.py). Sweeps from many workers are safe."""
-    from inference.chunks import Sweeper
+    with no beat process to deploy (runs/chunks.py). Sweeps from many workers are safe."""
+    from runs.chunks import Sweeper
 
     queues = sorted(app.amqp.queues.consume_from or app.amqp.queues)
     Sweeper(queues).start()

@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "template_partials",
     "accounts",
     "benchmarks",
+    "runs",
     "inference",
     "judging",
     "annotate",

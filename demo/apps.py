@@ -13,9 +13,12 @@ class DemoConfig(AppConfig):
 
     def ready(self) -> None:
         from demo.services import demo_campaign_on_run_finished
-        from inference.signals import generation_run_finished
+        from inference.models import GenerationRun
+        from runs.signals import run_finished
 
         # The demo's annotation campaign opens as soon as SmolLM2 has answered.
-        generation_run_finished.connect(
-            demo_campaign_on_run_finished, dispatch_uid="demo_campaign_on_run_finished"
+        run_finished.connect(
+            demo_campaign_on_run_finished,
+            sender=GenerationRun,
+            dispatch_uid="demo_campaign_on_run_finished",
         )

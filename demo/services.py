@@ -24,16 +24,13 @@ from annotate.services.labels import label_submit
 from annotate.services.serving import assignment_next
 from benchmarks.models import Benchmark, BenchmarkKind
 from benchmarks.services import ImportReport, benchmark_import
-from inference.models import GenerationRun, ModelSpec, RunStatus
-from inference.services import (
-    NothingToResume,
-    generation_run_create,
-    generation_run_resume,
-    model_spec_save,
-)
+from inference.models import GenerationRun, ModelSpec
+from inference.services import generation_run_create, generation_run_resume, model_spec_save
 from judging.judges_text import COMPLIED, NOT_COMPLIED, KeywordMatcher
 from judging.models import BUILT_IN_JUDGE, JudgeKind, JudgeRun
 from judging.services import judge_ensure, judge_run_resume
+from runs.errors import NothingToResume
+from runs.models import RunStatus
 
 SAMPLES = Path(__file__).resolve().parent.parent / "benchmarks" / "samples"
 SAMPLE_RUBRIC = SAMPLES / "demur_rubric.json"

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from accounts.admin import ResearcherAdmin
-from inference.models import Chunk, GenerationRun, ModelSpec, Response
+from inference.models import GenerationRun, ModelSpec, Response
 
 
 @admin.register(ModelSpec)
@@ -60,12 +60,3 @@ class ResponseAdmin(ResearcherAdmin):
     @admin.display(description="text")
     def short_text(self, obj: Response) -> str:
         return obj.text[:100]
-
-
-@admin.register(Chunk)
-class ChunkAdmin(ResearcherAdmin):
-    """The outstanding work queue, for looking into a stuck run; a done chunk's row is gone."""
-
-    list_display = ["id", "kind", "job_id", "queue", "state", "attempts", "worker", "heartbeat_at"]
-    list_filter = ["kind", "queue", "state"]
-    search_fields = ["worker"]

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
+from django.db.models import QuerySet
 
+from backends.registry import LOCAL_BACKENDS
 from benchmarks.models import Benchmark, Prompt
+from runs.chunks import DEFAULT_QUEUE, GPU_QUEUE
+from runs.models import Run
 
 
 class Backend(models.TextChoices):
-    # Values match inference.backends.registry.
+    # Values match backends.registry.
     TRANSFORMERS = "transformers", "Local transformers model"
     OPENAI = "openai", "OpenAI-compatible chat-completions server"
 
@@ -34,19 +37,11 @@ class ModelSpec(models.Model):
         return self.name
 
 
-class RunStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-FINISHED_STATUSES = (RunStatus.DONE, RunStatus.FAILED, RunStatus.CANCELLED)
-
-
-class GenerationRun(models.Model):
+class GenerationRun(Run):
     """One model answering (part of) one benchmark. Progress is counted from its Response rows."""
+
+    chunk_kind = "generation"
+    items_relation = "responses"
 
     model_spec = models.ForeignKey(
         ModelSpec, on_delete=models.PROTECT, related_name="runs", null=True, blank=True
@@ -67,26 +62,29 @@ class GenerationRun(models.Model):
     judges_after = models.JSONField(
         default=list, blank=True, help_text="Names of judges to run once all responses are in."
     )
-    status = models.CharField(
-        max_length=20, choices=RunStatus.choices, default=RunStatus.PENDING, db_index=True
-    )
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Run.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"Run {self.pk}: {self.model_name} on {self.benchmark.slug}"
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status in FINISHED_STATUSES
+    def chunk_queue(self) -> str:
+        """Local models load on workers of the GPU queue; HTTP backends answer on default."""
+        return GPU_QUEUE if self.model_snapshot["backend"] in LOCAL_BACKENDS else DEFAULT_QUEUE
+
+    def prompts(self) -> QuerySet[Prompt]:
+        """The prompts the run covers, in a fixed order so that chunks can be recomputed on
+        resume."""
+        prompts = self.benchmark.prompts.order_by("pk")
+        if self.categories:
+            prompts = prompts.filter(category__in=self.categories)
+        return prompts[: self.limit] if self.limit else prompts
+
+    def missing_item_ids(self) -> list[int]:
+        """Prompts of the run with no Response yet."""
+        done = set(self.responses.values_list("prompt_id", flat=True))
+        return [pk for pk in self.prompts().values_list("pk", flat=True) if pk not in done]
 
 
 class FinishReason(models.TextChoices):
@@ -129,45 +127,3 @@ class Response(models.Model):
     def is_truncated(self) -> bool:
         """Cut off at the length limit: the text is not the whole answer the model meant."""
         return self.finish_reason == FinishReason.LENGTH
-
-
-class ChunkState(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    WORKING = "working", "Working"
-    RETRY_WAIT = "retry_wait", "Waiting to retry"
-
-
-class Chunk(models.Model):
-    """A chunk of a generation run or a judge run that is not done yet.
-
-    The rows are the work queue: broker messages only say "take the oldest queued chunk of this
-    queue", so the order of work is the order of these rows (first come, first served) whatever
-    order the broker delivers in. A worker on a chunk beats ``heartbeat_at``; a chunk whose
-    worker stopped beating is queued again by the sweeper. The row is deleted when the chunk is
-    done, so what is left is what is outstanding.
-    """
-
-    # "generation" (job_id: a GenerationRun) or "judging" (a JudgeRun). A plain id, not a
-    # foreign key: judging depends on inference, not the other way round.
-    kind = models.CharField(max_length=20)
-    job_id = models.PositiveIntegerField()
-    queue = models.CharField(max_length=50)
-    item_ids = models.JSONField(default=list)
-    state = models.CharField(max_length=20, choices=ChunkState.choices, default=ChunkState.QUEUED)
-    # Failed or abandoned tries so far; past MAX_RETRIES the job fails with the reason.
-    attempts = models.PositiveIntegerField(default=0)
-    worker = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    # While working: the worker's last beat. While waiting to retry: when the retry is due.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["pk"]
-        indexes = [
-            models.Index(fields=["queue", "state"], name="chunk_queue_state"),
-            models.Index(fields=["kind", "job_id"], name="chunk_job"),
-        ]
-
-    def __str__(self) -> str:
-        return f"Chunk {self.pk} of {self.kind} {self.job_id} ({self.state})"

@@ -12,30 +12,24 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from backends.base import BackendConfigError, Generation
+from backends.registry import backend_for, validate_backend_settings
 from benchmarks.files import InputFileError
 from benchmarks.models import Benchmark, Prompt
-from inference.backends.base import BackendConfigError, Generation
-from inference.backends.registry import LOCAL_BACKENDS, backend_for, validate_backend_settings
-from inference.chunks import DEFAULT_QUEUE, GPU_QUEUE, chunks_queue, chunks_top_up
 from inference.importing import read_response_file
-from inference.lifecycle import (
-    status_cancel,
-    status_claim,
-    status_fail,
-    status_finish,
-    status_reopen,
+from inference.models import GenerationRun, ModelSpec, Response
+from runs.errors import RunError
+from runs.models import RunStatus
+from runs.services import (
+    run_cancel,
+    run_dispatch_on_commit,
+    run_finish_if_complete,
+    run_resume,
 )
-from inference.models import GenerationRun, ModelSpec, Response, RunStatus
-from inference.selectors import run_missing_prompt_ids, run_prompts
-from inference.signals import generation_run_finished
 
 # A null response is kept as a row, so the run still accounts for that prompt, and judges see an
 # error rather than an empty answer they would read as a refusal.
 NULL_RESPONSE_ERROR = "The imported file gives no response (null) for this prompt."
-
-
-class RunError(ValueError):
-    """A run that cannot be started as asked; one sentence for the person who asked."""
 
 
 class ModelSpecInUse(ValueError):
@@ -152,43 +146,27 @@ def generation_run_create(
     unknown = sorted(set(categories) - known)
     if unknown:
         raise RunError(f"Benchmark '{benchmark.slug}' has no category {', '.join(unknown)}.")
-    total = run_prompts(benchmark=benchmark, categories=list(categories), limit=limit).count()
-    if total == 0:
-        raise RunError(f"Benchmark '{benchmark.slug}' has no prompts to run.")
-    run = GenerationRun.objects.create(
+    run = GenerationRun(
         model_spec=model_spec,
         model_name=model_spec.name,
         model_snapshot={"backend": model_spec.backend, "settings": model_spec.settings},
         benchmark=benchmark,
         categories=list(categories),
         limit=limit,
-        total=total,
         judges_after=list(judges_after),
         created_by=created_by,
     )
-    transaction.on_commit(lambda: generation_run_dispatch(run_id=run.pk))
+    run.total = run.prompts().count()
+    if run.total == 0:
+        raise RunError(f"Benchmark '{benchmark.slug}' has no prompts to run.")
+    run.save()
+    run_dispatch_on_commit(run)
     return run
 
 
-def generation_run_queue(run: GenerationRun) -> str:
-    return GPU_QUEUE if run.model_snapshot["backend"] in LOCAL_BACKENDS else DEFAULT_QUEUE
-
-
-def generation_run_dispatch(*, run_id: int) -> int:
-    """Claim a pending run and queue a task per chunk of prompts still without a response."""
-    if not status_claim(GenerationRun, run_id):
-        return 0
-    run = GenerationRun.objects.select_related("benchmark").get(pk=run_id)
-    missing = run_missing_prompt_ids(run=run)
-    queue = generation_run_queue(run)
-    chunks_queue(kind="generation", job_id=run_id, queue=queue, item_ids=missing)
-    if not missing:
-        generation_run_finish_if_complete(run_id=run_id)
-    return len(missing)
-
-
-def generation_run_generate_chunk(*, run_id: int, prompt_ids: list[int]) -> None:
-    """Generate what the chunk still lacks. Rows that exist are skipped and the unique
+def generation_run_generate_chunk(run_id: int, prompt_ids: list[int]) -> None:
+    """A generation run's chunk (runs.chunks calls it, as inference/apps.py registers): generate
+    what the chunk still lacks. Rows that exist are skipped and the unique
     constraint drops duplicates, so a retried or redelivered chunk never doubles a response."""
     run = GenerationRun.objects.get(pk=run_id)
     if run.status != RunStatus.RUNNING:
@@ -205,7 +183,7 @@ def generation_run_generate_chunk(*, run_id: int, prompt_ids: list[int]) -> None
         backend = backend_for(run.model_snapshot["backend"], run.model_snapshot["settings"])
         generations = backend.generate([[{"role": "user", "content": p.text}] for p in prompts])
         responses_store(run_id=run_id, prompts=prompts, generations=generations)
-    generation_run_finish_if_complete(run_id=run_id)
+    run_finish_if_complete(GenerationRun, run_id)
 
 
 def responses_store(
@@ -229,58 +207,12 @@ def responses_store(
     )
 
 
-def generation_run_finish_if_complete(*, run_id: int) -> bool:
-    run = GenerationRun.objects.get(pk=run_id)
-    finished = run.responses.count() >= run.total and status_finish(GenerationRun, run_id)
-    if finished:
-        generation_run_finished.send(sender=GenerationRun, run_id=run_id)
-    return finished
-
-
-def generation_run_fail(*, run_id: int, reason: str) -> None:
-    status_fail(GenerationRun, run_id, reason)
-
-
 def generation_run_cancel(*, run: GenerationRun) -> bool:
-    """Workers check the status before each chunk, so queued chunks of the run do nothing."""
-    return status_cancel(GenerationRun, run.pk)
-
-
-class NothingToResume(RunError):
-    """A running job whose missing items are all in live chunks: resuming would only do them
-    twice."""
+    return run_cancel(run)
 
 
 def generation_run_resume(*, run: GenerationRun) -> bool:
-    """Queue again what a run still lacks; what exists is kept. A failed or cancelled run starts
-    over from pending. A running one keeps running and gets only the prompts that have no
-    response and are in no live chunk (its worker died, or the chunk was lost), so work under
-    way is never done twice; when there are none, NothingToResume says so. False: the run is
-    pending or done, nothing to resume."""
+    """runs.services.run_resume, for a run that generates: an imported one has nothing to."""
     if run.imported:
         raise RunError("An imported run has nothing to generate.")
-    with transaction.atomic():
-        # Locked while deciding: a worker failing or finishing the run waits for the decision.
-        running = (
-            GenerationRun.objects.select_for_update()
-            .select_related("benchmark")
-            .filter(pk=run.pk, status=RunStatus.RUNNING)
-            .first()
-        )
-        if running is None:
-            reopened = status_reopen(GenerationRun, run.pk)
-            if reopened:
-                transaction.on_commit(lambda: generation_run_dispatch(run_id=run.pk))
-            return reopened
-        top_up = chunks_top_up(
-            kind="generation",
-            job_id=run.pk,
-            queue=generation_run_queue(running),
-            missing=lambda: run_missing_prompt_ids(run=running),
-        )
-        if top_up.queued:
-            return True
-        if not top_up.under_way:
-            # Nothing missing at all: its last worker stopped before marking it done.
-            return generation_run_finish_if_complete(run_id=run.pk)
-    raise NothingToResume(f"Run {run.pk} is running and not stalled; nothing to resume.")
+    return run_resume(run)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
@@ -13,24 +13,12 @@ from inference.forms import RunStartForm
 from inference.models import GenerationRun
 from inference.selectors import run_list, run_progress, run_responses, run_rows
 from inference.services import (
-    RunError,
     generation_run_cancel,
     generation_run_create,
     generation_run_resume,
 )
-
-# htmx stops polling when a response has this status (htmx docs: "286 Stop Polling").
-HTMX_STOP_POLLING = 286
-
-
-def polling_partial(
-    request: HttpRequest, template: str, context: dict[str, Any], finished: bool
-) -> HttpResponse:
-    """A partial that htmx polls; once the job is finished it answers 286 and polling stops."""
-    response = render(request, template, context)
-    if finished:
-        response.status_code = HTMX_STOP_POLLING
-    return response
+from runs.errors import RunError
+from runs.views import polling_partial
 
 
 @researcher_required

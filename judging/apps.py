@@ -8,9 +8,13 @@ class JudgingConfig(AppConfig):
     verbose_name = "Judging"
 
     def ready(self) -> None:
-        from inference.signals import generation_run_finished
-        from judging.services import judge_runs_after_generation
+        from inference.models import GenerationRun
+        from judging.models import JudgeRun
+        from judging.services import judge_run_judge_chunk, judge_runs_after_generation
+        from runs.chunks import run_kind_register
+        from runs.signals import run_finished
 
-        generation_run_finished.connect(
-            judge_runs_after_generation, dispatch_uid="judging.judges_after"
+        run_kind_register(JudgeRun, judge_run_judge_chunk)
+        run_finished.connect(
+            judge_runs_after_generation, sender=GenerationRun, dispatch_uid="judging.judges_after"
         )

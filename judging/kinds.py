@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from backends.base import BackendConfigError, Message
+from backends.registry import backend_for
 from benchmarks.models import BenchmarkKind
-from inference.backends.base import BackendConfigError, Message
-from inference.backends.registry import backend_for
 from judging.judges_text import (
     KeywordMatcher,
     ParsedVerdict,

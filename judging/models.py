@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import models
 
+from backends.registry import LOCAL_BACKENDS
 from benchmarks.models import Rubric
-from inference.models import FINISHED_STATUSES, GenerationRun, ModelSpec, Response, RunStatus
+from inference.models import GenerationRun, ModelSpec, Response
+from runs.chunks import DEFAULT_QUEUE, GPU_QUEUE
+from runs.models import Run
 
 
 class JudgeKind(models.TextChoices):
@@ -105,31 +107,40 @@ def judge_definition(
     return {"kind": kind, "settings": settings, "model": model}
 
 
-class JudgeRun(models.Model):
+class JudgeRun(Run):
+    """One judge version reading every response of one generation run."""
+
+    chunk_kind = "judging"
+    items_relation = "verdicts"
+    follows = "run"
+    list_related = ("judge",)
+    noun = "Judge run"
+
     judge = models.ForeignKey(Judge, on_delete=models.PROTECT, related_name="runs")
     run = models.ForeignKey(GenerationRun, on_delete=models.CASCADE, related_name="judge_runs")
     judge_snapshot = models.JSONField(default=dict, blank=True)
     total = models.PositiveIntegerField(default=0, help_text="Responses to judge.")
-    status = models.CharField(
-        max_length=20, choices=RunStatus.choices, default=RunStatus.PENDING, db_index=True
-    )
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Run.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.judge.label} on run {self.run_id}"
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in FINISHED_STATUSES
+    def label(self) -> str:
+        return self.judge.label
+
+    def chunk_queue(self) -> str:
+        """A judge that loads a model judges on the GPU queue; the others on default."""
+        model = self.judge_snapshot.get("model")
+        return GPU_QUEUE if model and model["backend"] in LOCAL_BACKENDS else DEFAULT_QUEUE
+
+    def missing_item_ids(self) -> list[int]:
+        """Responses of the run with no verdict of this judge run yet."""
+        judged = set(self.verdicts.values_list("response_id", flat=True))
+        responses = self.run.responses.order_by("pk").values_list("pk", flat=True)
+        return [pk for pk in responses if pk not in judged]
 
 
 class JudgePrompt(models.Model):

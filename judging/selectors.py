@@ -11,8 +11,8 @@ from functools import cached_property
 from django.db.models import Count, Max
 
 from inference.models import GenerationRun, Response
-from inference.selectors import Phase, job_phase, outstanding_chunks
 from judging.models import Judge, JudgeRun, Verdict, VerdictLabel
+from runs.selectors import Phase, outstanding_chunks, run_phase
 
 # `NAME@N` asks for version N; the label `NAME vN` that pages show is read the same way.
 VERSION_SELECTOR = re.compile(r"^(?P<name>.+?)(?:@|\s+v)(?P<version>\d+)$")
@@ -67,14 +67,14 @@ class JudgeRunSummary:
 
     @cached_property
     def phase(self) -> Phase:
-        """Queued, running or stalled (inference/selectors.py), for the progress column."""
+        """Queued, running or stalled (runs/selectors.py), for the progress column."""
         return judge_run_phase(judge_run=self.judge_run, done=self.done)
 
 
 def judge_run_phase(*, judge_run: JudgeRun, done: int) -> Phase:
     last_item_at = judge_run.verdicts.aggregate(last=Max("created_at"))["last"]
-    chunks = outstanding_chunks(kind="judging", job_ids=[judge_run.pk])[judge_run.pk]
-    return job_phase(judge_run, done=done, last_item_at=last_item_at, chunks=chunks)
+    chunks = outstanding_chunks(kind=judge_run.chunk_kind, job_ids=[judge_run.pk])[judge_run.pk]
+    return run_phase(judge_run, done=done, last_item_at=last_item_at, chunks=chunks)
 
 
 def summary_from_counts(judge_run: JudgeRun, counts: Counter[str]) -> JudgeRunSummary:

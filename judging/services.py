@@ -10,18 +10,9 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
+from backends.registry import validate_backend_settings
 from benchmarks.models import Rubric
-from inference.backends.registry import LOCAL_BACKENDS, validate_backend_settings
-from inference.chunks import DEFAULT_QUEUE, GPU_QUEUE, chunks_queue, chunks_top_up
-from inference.lifecycle import (
-    status_cancel,
-    status_claim,
-    status_fail,
-    status_finish,
-    status_reopen,
-)
-from inference.models import GenerationRun, ModelSpec, Response, RunStatus
-from inference.services import NothingToResume, RunError
+from inference.models import GenerationRun, ModelSpec, Response
 from judging.judges_text import KeywordMatcher
 from judging.kinds import MODEL_KINDS, JudgeInput, JudgeOutput, judge_items
 from judging.models import (
@@ -35,9 +26,12 @@ from judging.models import (
     judge_label,
 )
 from judging.selectors import judge_find
+from runs.errors import RunError
+from runs.models import RunStatus
+from runs.services import run_cancel, run_dispatch_on_commit, run_finish_if_complete, run_resume
 
 
-class JudgeSaveError(RunError):
+class JudgeSaveError(ValueError):
     """A judge definition refused; ``field`` is the form field the sentence is about."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
@@ -176,38 +170,13 @@ def judge_run_create(
         total=run.responses.count(),
         created_by=created_by,
     )
-    transaction.on_commit(lambda: judge_run_dispatch(judge_run_id=judge_run.pk))
+    run_dispatch_on_commit(judge_run)
     return judge_run
 
 
-def judge_run_queue(judge_run: JudgeRun) -> str:
-    model = judge_run.judge_snapshot.get("model")
-    return GPU_QUEUE if model and model["backend"] in LOCAL_BACKENDS else DEFAULT_QUEUE
-
-
-def judge_run_missing_response_ids(judge_run: JudgeRun) -> list[int]:
-    """Responses of the run with no verdict of this judge run yet."""
-    judged = set(judge_run.verdicts.values_list("response_id", flat=True))
-    return [
-        pk
-        for pk in judge_run.run.responses.order_by("pk").values_list("pk", flat=True)
-        if pk not in judged
-    ]
-
-
-def judge_run_dispatch(*, judge_run_id: int) -> int:
-    if not status_claim(JudgeRun, judge_run_id):
-        return 0
-    judge_run = JudgeRun.objects.get(pk=judge_run_id)
-    missing = judge_run_missing_response_ids(judge_run)
-    queue = judge_run_queue(judge_run)
-    chunks_queue(kind="judging", job_id=judge_run_id, queue=queue, item_ids=missing)
-    if not missing:
-        judge_run_finish_if_complete(judge_run_id=judge_run_id)
-    return len(missing)
-
-
-def judge_run_judge_chunk(*, judge_run_id: int, response_ids: list[int]) -> None:
+def judge_run_judge_chunk(judge_run_id: int, response_ids: list[int]) -> None:
+    """A judge run's chunk (runs.chunks calls it, as judging/apps.py registers): judge the
+    responses that have no verdict of this judge run yet."""
     judge_run = JudgeRun.objects.select_related("run__benchmark").get(pk=judge_run_id)
     if judge_run.status != RunStatus.RUNNING:
         return
@@ -229,7 +198,7 @@ def judge_run_judge_chunk(*, judge_run_id: int, response_ids: list[int]) -> None
         verdicts_store(
             judge_run_id=judge_run_id, responses=responses, outputs=outputs, rubrics=rubrics
         )
-    judge_run_finish_if_complete(judge_run_id=judge_run_id)
+    run_finish_if_complete(JudgeRun, judge_run_id)
 
 
 def current_rubrics(*, benchmark_id: int) -> dict[str, Rubric]:
@@ -288,48 +257,15 @@ def judge_prompts_store(texts: Sequence[str]) -> dict[str, int]:
     return {text: ids[digest] for digest, text in by_hash.items()}
 
 
-def judge_run_finish_if_complete(*, judge_run_id: int) -> bool:
-    judge_run = JudgeRun.objects.get(pk=judge_run_id)
-    return judge_run.verdicts.count() >= judge_run.total and status_finish(JudgeRun, judge_run_id)
-
-
-def judge_run_fail(*, judge_run_id: int, reason: str) -> None:
-    status_fail(JudgeRun, judge_run_id, reason)
-
-
 def judge_run_cancel(*, judge_run: JudgeRun) -> bool:
-    return status_cancel(JudgeRun, judge_run.pk)
+    return run_cancel(judge_run)
 
 
 def judge_run_resume(*, judge_run: JudgeRun) -> bool:
-    """The rule of generation_run_resume: a failed or cancelled judge run starts over from
-    pending; a running one gets only the responses that have no verdict and are in no live
-    chunk, or NothingToResume. False: pending or done."""
-    with transaction.atomic():
-        running = (
-            JudgeRun.objects.select_for_update()
-            .filter(pk=judge_run.pk, status=RunStatus.RUNNING)
-            .first()
-        )
-        if running is None:
-            reopened = status_reopen(JudgeRun, judge_run.pk)
-            if reopened:
-                transaction.on_commit(lambda: judge_run_dispatch(judge_run_id=judge_run.pk))
-            return reopened
-        top_up = chunks_top_up(
-            kind="judging",
-            job_id=judge_run.pk,
-            queue=judge_run_queue(running),
-            missing=lambda: judge_run_missing_response_ids(running),
-        )
-        if top_up.queued:
-            return True
-        if not top_up.under_way:
-            # Nothing missing at all: its last worker stopped before marking it done.
-            return judge_run_finish_if_complete(judge_run_id=judge_run.pk)
-    raise NothingToResume(
-        f"Judge run {judge_run.pk} is running and not stalled; nothing to resume."
-    )
+    """runs.services.run_resume: a failed or cancelled judge run starts over from pending; a
+    running one gets only the responses that have no verdict and are in no live chunk, or
+    NothingToResume. False: pending or done."""
+    return run_resume(judge_run)
 
 
 def judge_runs_after_generation(sender: object, *, run_id: int, **kwargs: object) -> None:

@@ -12,8 +12,6 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.roles import researcher_required
 from inference.models import GenerationRun
 from inference.selectors import run_responses
-from inference.services import RunError
-from inference.views import polling_partial
 from judging.forms import NEW_VERSION_LABEL, JudgeCreateForm, JudgeRunForm
 from judging.models import JudgeRun
 from judging.selectors import (
@@ -28,6 +26,8 @@ from judging.services import (
     judge_run_resume,
     judge_save,
 )
+from runs.errors import RunError
+from runs.views import polling_partial
 
 
 @researcher_required

@@ -24,7 +24,7 @@ TABLES = (
     "benchmarks_benchmark",
     "inference_generationrun",
     "judging_judgerun",
-    "inference_chunk",
+    "runs_chunk",
     "auth_user",
 )
 

@@ -55,7 +55,7 @@ class World:
 def quiet_world(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()  # throttle and lock-out counts start afresh
-    from inference import chunks
+    from runs import chunks
 
     monkeypatch.setattr(chunks, "ring", lambda queue, **kwargs: None)  # no broker here
 

@@ -24,8 +24,9 @@ from annotate.models import Campaign
 from annotate.schemes import COCONOT, scheme_for
 from annotate.services.campaigns import campaign_create
 from annotate.services.gold import gold_set
-from inference.models import GenerationRun, ModelSpec, RunStatus
+from inference.models import GenerationRun, ModelSpec
 from judging.models import Judge, JudgeRun
+from runs.models import RunStatus
 from tests.conftest import REPO
 from tests.processes import Background, manage
 from tests.workers import celery_worker, purge_broker, worker_env

@@ -1,6 +1,7 @@
-"""The role groups' migration moved from benchmarks to accounts (issue 12). A database migrated
-with the layout before the move, holding people in their roles and their work, migrates to the
-new layout with every row still there, every person still in their role."""
+"""The role groups' migration moved from benchmarks to accounts, and the chunk queue from
+inference to runs (issue 12). A database migrated with the layout before the moves, holding
+people in their roles and their work, migrates to the new layout with every row still there,
+every person still in their role."""
 
 from __future__ import annotations
 
@@ -19,15 +20,20 @@ from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Every app's last migration before accounts existed (the layout the groups were made in by
-# benchmarks.0002_role_groups); accounts itself not migrated at all.
+# Every app's last migration before accounts and runs existed (the layout the groups were made
+# in by benchmarks.0002_role_groups, the chunks kept by inference); those two not migrated at
+# all.
 BEFORE = [
     ("benchmarks", "0004_benchmark_slug_url_safe"),
     ("inference", "0005_chunk_heartbeat"),
     ("judging", "0005_judge_unique_version"),
     ("annotate", "0005_campaign_exclude_truncated"),
     ("accounts", None),
+    ("runs", None),
 ]
+# The chunk queue's table moved with its model; its content type names the new app.
+MOVED_TABLES = {"inference_chunk": "runs_chunk"}
+MOVED_CONTENT_TYPES = {"'inference', 'chunk'": "'runs', 'chunk'"}
 
 
 def migrate(targets: list[tuple[str, str | None]]) -> Any:
@@ -54,6 +60,15 @@ def rows_by_table() -> dict[str, list[str]]:
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
             rows[table] = sorted(map(repr, cursor.fetchall()))
     return rows
+
+
+def as_moved(rows: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The rows of the old layout under the names the moves give them."""
+    moved = {MOVED_TABLES.get(table, table): table_rows for table, table_rows in rows.items()}
+    content_types = moved.get("django_content_type", [])
+    for old, new in MOVED_CONTENT_TYPES.items():
+        content_types = [row.replace(old, new) for row in content_types]
+    return moved | {"django_content_type": sorted(content_types)}
 
 
 def memberships() -> set[tuple[str, str]]:
@@ -85,6 +100,9 @@ def seed_old_layout(old: Any) -> None:
     judge = old.get_model("judging", "Judge").objects.create(name="kw", kind="keyword")
     judge_run = old.get_model("judging", "JudgeRun").objects.create(
         judge=judge, run=run, status="done"
+    )
+    old.get_model("inference", "Chunk").objects.create(  # an outstanding chunk of a run
+        kind="generation", job_id=run.pk, queue="gpu", item_ids=[1, 2], state="working"
     )
     campaign = old.get_model("annotate", "Campaign").objects.create(
         name="Old campaign", sampling="all", created_by=people["res"]
@@ -133,9 +151,10 @@ def test_a_database_of_the_old_layout_keeps_every_row_and_every_role(role_groups
 
         migrate_to_latest()
 
-        after = rows_by_table()
-        kept = {table: rows for table, rows in after.items() if table in before}
-        assert kept == before
+        after, expected = rows_by_table(), as_moved(before)
+        assert len(expected["runs_chunk"]) == 1
+        kept = {table: rows for table, rows in after.items() if table in expected}
+        assert kept == expected
         assert memberships() == roles_before
         # The people work as their roles say, on the migrated data.
         researcher, annotator = Client(), Client()

@@ -9,8 +9,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from annotate.models import Campaign
-from inference.models import Chunk, GenerationRun, ModelSpec, RunStatus
+from inference.models import GenerationRun, ModelSpec
 from inference.services import model_spec_save
+from runs.models import Chunk, RunStatus
 from tests.api.conftest import CATEGORIES, World
 from tests.factories import UserFactory
 
@@ -30,7 +31,7 @@ def remote_spec() -> ModelSpec:
 def queued(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Doorbells for queued chunks, recorded instead of sent (no broker in these tests)."""
     rung: list[str] = []
-    from inference import chunks
+    from runs import chunks
 
     monkeypatch.setattr(chunks, "ring", lambda queue, **kwargs: rung.append(queue))
     return rung

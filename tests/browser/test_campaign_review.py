@@ -18,10 +18,10 @@ from playwright.sync_api import Locator, Page, expect
 from sklearn.metrics import cohen_kappa_score
 
 from annotate.models import Assignment, Campaign, GoldLabel
-from inference import chunks
 from inference.models import GenerationRun, Response
 from judging.models import Judge, JudgeRun, Verdict
 from judging.services import judge_run_create, judge_save
+from runs import chunks
 from tests.annotate.builders import annotators, label_all
 from tests.browser.conftest import BrowserSession
 from tests.factories import BenchmarkFactory, PromptFactory, UserFactory

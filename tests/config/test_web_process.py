@@ -10,7 +10,8 @@ import sys, django
 django.setup()
 from django.urls import get_resolver
 get_resolver().url_patterns  # imports every view module, as the first request does
-import config.celery, inference.tasks, judging.tasks, inference.services, judging.services
+import config.celery, runs.tasks, inference.tasks, judging.tasks
+import inference.services, judging.services
 print(sorted(name for name in ("torch", "transformers", "datasets") if name in sys.modules))
 """
 

@@ -18,13 +18,14 @@ from demo.services import (
     demo_runs_start,
     demo_seed,
 )
-from inference.models import Chunk, GenerationRun, ModelSpec, Response, RunStatus
+from inference.models import GenerationRun, ModelSpec, Response
 from inference.services import (
     generation_run_cancel,
     generation_run_create,
-    generation_run_finish_if_complete,
 )
 from judging.models import Judge, JudgeRun
+from runs.models import Chunk, RunStatus
+from runs.services import run_finish_if_complete
 from tests.factories import UserFactory
 from tests.processes import manage
 from tests.workers import purge_broker, worker_env
@@ -69,7 +70,7 @@ def answer_all(run: GenerationRun) -> None:
         Response(run=run, prompt=prompt, text="I cannot help with that.", finish_reason="stop")
         for prompt in run.benchmark.prompts.order_by("pk")
     )
-    assert generation_run_finish_if_complete(run_id=run.pk)
+    assert run_finish_if_complete(GenerationRun, run.pk)
 
 
 def test_make_demo_again_resumes_only_the_demos_own_interrupted_runs(

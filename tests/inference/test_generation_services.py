@@ -7,19 +7,20 @@ from typing import Any
 
 import pytest
 
+from backends import registry
 from benchmarks.models import Benchmark
-from inference import chunks
-from inference.backends import registry
-from inference.models import Chunk, GenerationRun, RunStatus
+from inference.models import GenerationRun
 from inference.services import (
-    RunError,
     generation_run_cancel,
     generation_run_create,
-    generation_run_dispatch,
     generation_run_generate_chunk,
     generation_run_resume,
     model_spec_save,
 )
+from runs import chunks
+from runs.errors import RunError
+from runs.models import Chunk, RunStatus
+from runs.services import run_dispatch
 from tests.factories import BenchmarkFactory, PromptFactory
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +59,7 @@ def queued_chunks() -> list[tuple[int, list[int]]]:
 
 def start(benchmark: Benchmark, spec: Any, queued: list, **options: Any) -> GenerationRun:
     run = generation_run_create(benchmark=benchmark, model_spec=spec, **options)
-    generation_run_dispatch(run_id=run.pk)  # what on_commit does after the request
+    run_dispatch(GenerationRun, run.pk)  # what on_commit does after the request
     run.refresh_from_db()
     return run
 

@@ -8,7 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from benchmarks.services import benchmark_import
-from inference.models import GenerationRun, Response, RunStatus
+from inference.models import GenerationRun, Response
+from runs.models import RunStatus
 
 pytestmark = pytest.mark.django_db
 

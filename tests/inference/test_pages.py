@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from inference.models import GenerationRun, ModelSpec, Response, RunStatus
+from inference.models import GenerationRun, ModelSpec, Response
 from judging.models import Judge, JudgeRun, Verdict
+from runs.models import RunStatus
 from tests.factories import BenchmarkFactory, PromptFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,9 @@ from django.test import Client
 
 from annotate.models import Item
 from benchmarks.files import InputFileError
-from inference.models import FinishReason, GenerationRun, RunStatus
+from inference.models import FinishReason, GenerationRun
 from inference.services import generation_run_generate_chunk, model_spec_save, responses_import
+from runs.models import RunStatus
 from tests.annotate.builders import annotators, campaign_over
 from tests.factories import BenchmarkFactory, PromptFactory, UserFactory
 

@@ -11,10 +11,11 @@ from django.db.models import Count
 
 from benchmarks.models import Benchmark
 from benchmarks.services import benchmark_import
-from inference.models import GenerationRun, RunStatus
+from inference.models import GenerationRun
 from inference.services import generation_run_create, model_spec_save
 from judging.models import Judge, JudgeRun
 from judging.services import judge_run_create, judge_save
+from runs.models import RunStatus
 from tests.processes import Background, manage
 from tests.workers import celery_worker, purge_broker, worker_env
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from inference.backends.base import Generation, Message
+from backends.base import Generation, Message
 from judging import kinds
 from judging.kinds import JudgeInput, judge_items
 

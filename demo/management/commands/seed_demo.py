@@ -14,7 +14,7 @@ from demo.services import (
     demo_runs_start,
     demo_seed,
 )
-from inference.models import RunStatus
+from runs.models import RunStatus
 
 
 class Command(StorableArgumentsCommand):

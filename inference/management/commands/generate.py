@@ -9,14 +9,15 @@ from django.core.management.base import CommandError, CommandParser
 from accounts.numbers import count_argument
 from accounts.validation import StorableArgumentsCommand
 from benchmarks.models import Benchmark
-from inference.cli import wait_with_progress
-from inference.models import GenerationRun, ModelSpec, RunStatus
+from inference.models import GenerationRun, ModelSpec
 from inference.services import (
-    RunError,
     generation_run_cancel,
     generation_run_create,
     generation_run_resume,
 )
+from runs.cli import wait_with_progress
+from runs.errors import RunError
+from runs.models import RunStatus
 
 
 class Command(StorableArgumentsCommand):
@@ -101,9 +102,7 @@ class Command(StorableArgumentsCommand):
         return run
 
     def wait(self, run: GenerationRun) -> None:
-        status = wait_with_progress(
-            run, count_done=run.responses.count, description=f"run {run.pk}", out=sys.stderr
-        )
+        status = wait_with_progress(run, description=f"run {run.pk}", out=sys.stderr)
         if status != RunStatus.DONE:
             raise CommandError(f"Run {run.pk} ended {status}: {run.error or 'no reason given'}")
         self.stdout.write(f"Run {run.pk} done: {run.responses.count()} responses.")

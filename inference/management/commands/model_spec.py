@@ -5,9 +5,8 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from accounts.validation import StorableArgumentsCommand
-from inference.backends.base import BackendConfigError
-from inference.cli import CONFIG_OPTION, settings_from_json
+from accounts.validation import CONFIG_OPTION, StorableArgumentsCommand, settings_from_json
+from backends.base import BackendConfigError
 from inference.models import Backend, ModelSpec
 from inference.services import ModelSpecInUse, model_spec_save
 

@@ -7,12 +7,13 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from accounts.validation import StorableArgumentsCommand
-from inference.cli import wait_with_progress
-from inference.models import GenerationRun, RunStatus
-from inference.services import RunError
+from inference.models import GenerationRun
 from judging.models import Judge, JudgeRun
 from judging.selectors import judge_find
 from judging.services import judge_run_cancel, judge_run_create, judge_run_resume
+from runs.cli import wait_with_progress
+from runs.errors import RunError
+from runs.models import RunStatus
 
 
 class Command(StorableArgumentsCommand):
@@ -77,10 +78,7 @@ class Command(StorableArgumentsCommand):
 
     def wait(self, judge_run: JudgeRun) -> None:
         status = wait_with_progress(
-            judge_run,
-            count_done=judge_run.verdicts.count,
-            description=f"judge run {judge_run.pk}",
-            out=sys.stderr,
+            judge_run, description=f"judge run {judge_run.pk}", out=sys.stderr
         )
         if status != RunStatus.DONE:
             raise CommandError(f"Judge run {judge_run.pk} ended {status}: {judge_run.error}")

@@ -4,8 +4,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from accounts.validation import StorableArgumentsCommand
-from inference.cli import CONFIG_OPTION, settings_from_json
+from accounts.validation import CONFIG_OPTION, StorableArgumentsCommand, settings_from_json
 from inference.models import ModelSpec
 from judging.models import Judge, JudgeKind
 from judging.services import JudgeSaveError, judge_save

@@ -13,11 +13,12 @@ from django.db.models import Count, QuerySet
 
 from benchmarks.models import Benchmark
 from benchmarks.services import benchmark_import
-from inference import chunks
-from inference.models import Chunk, ChunkState, GenerationRun, RunStatus
+from inference.models import GenerationRun
 from inference.services import generation_run_create, model_spec_save
 from judging.models import JudgeRun
 from judging.services import judge_run_create, judge_save
+from runs import chunks
+from runs.models import Chunk, ChunkState, RunStatus
 from tests.annotate.builders import run_with_responses
 from tests.workers import celery_worker, purge_broker, worker_env
 

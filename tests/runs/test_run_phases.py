@@ -11,10 +11,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from inference import chunks
-from inference.models import Chunk, ChunkState, FinishReason, GenerationRun, RunStatus
+from inference.models import FinishReason, GenerationRun
 from judging.models import Judge, JudgeRun
 from judging.services import judge_run_create
+from runs import chunks
+from runs.models import Chunk, ChunkState, RunStatus
 from tests.annotate.builders import run_with_responses
 from tests.factories import PromptFactory, UserFactory
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from inference.backends.base import BackendConfigError
+from backends.base import BackendConfigError
 
 DEFAULT_MAX_CONCURRENCY = 8
 DEFAULT_TIMEOUT_S = 120.0

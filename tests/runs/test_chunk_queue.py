@@ -13,12 +13,13 @@ import pytest
 from django.db.models import Count
 from django.utils import timezone
 
-from inference import chunks
-from inference.models import Chunk, ChunkState, GenerationRun, RunStatus
-from inference.tasks import run_next_chunk
+from inference.models import GenerationRun
 from judging import services as judging_services
 from judging.models import Judge, JudgeRun
 from judging.services import judge_run_create
+from runs import chunks
+from runs.models import Chunk, ChunkState, RunStatus
+from runs.tasks import run_next_chunk
 from tests.annotate.builders import run_with_responses
 
 pytestmark = pytest.mark.django_db
@@ -135,14 +136,16 @@ def test_a_failing_chunk_waits_and_retries_through_a_doorbell_addressed_to_it(
     real = judging_services.judge_run_judge_chunk
     failures = iter([RuntimeError("database went away")])
 
-    def flaky(**kwargs: Any) -> None:
+    def flaky(judge_run_id: int, response_ids: list[int]) -> None:
         error = next(failures, None)
         if error:
             raise error
-        real(**kwargs)
+        real(judge_run_id, response_ids)
 
-    monkeypatch.setattr(judging_services, "judge_run_judge_chunk", flaky)
-    monkeypatch.setattr("judging.tasks.judge_run_judge_chunk", flaky)
+    # The queue calls the service judging registered; this test registers a flaky one instead,
+    # in a copy of the registry that the test's end throws away.
+    monkeypatch.setattr(chunks, "_run_kinds", dict(chunks._run_kinds))
+    chunks.run_kind_register(JudgeRun, flaky)
     rung.clear()
     ring_once()
     waiting = Chunk.objects.get(state=ChunkState.RETRY_WAIT)

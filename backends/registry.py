@@ -7,9 +7,9 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from inference.backends.base import BackendConfigError, ChatBackend
-from inference.backends.local_settings import LocalModelSettings
-from inference.backends.openai_settings import OpenAISettings
+from backends.base import BackendConfigError, ChatBackend
+from backends.local_settings import LocalModelSettings
+from backends.openai_settings import OpenAISettings
 
 TRANSFORMERS = "transformers"
 OPENAI = "openai"
@@ -43,11 +43,11 @@ def backend_for(backend: str, settings: Mapping[str, Any]) -> ChatBackend:
 
 def _build(backend: str, settings: Mapping[str, Any]) -> ChatBackend:
     if backend == TRANSFORMERS:
-        from inference.backends.local import TransformersBackend  # imports torch: workers only
+        from backends.local import TransformersBackend  # imports torch: workers only
 
         return TransformersBackend(LocalModelSettings.from_settings(settings))
     if backend == OPENAI:
-        from inference.backends.openai_http import OpenAIChatBackend
+        from backends.openai_http import OpenAIChatBackend
 
         return OpenAIChatBackend.from_settings(settings)
     raise BackendConfigError(f"Unknown backend '{backend}'; use transformers or openai.")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from inference.backends.base import BackendConfigError
-from inference.backends.openai_http import OpenAIChatBackend
-from inference.backends.openai_settings import OpenAISettings
+from backends.base import BackendConfigError
+from backends.openai_http import OpenAIChatBackend
+from backends.openai_settings import OpenAISettings
 
 REPO = Path(__file__).resolve().parent.parent.parent
 URL = "http://127.0.0.1:8000/v1"
@@ -36,7 +36,7 @@ def test_settings_from_a_model_spec_fill_in_defaults_and_read_an_empty_key_name_
 def test_checking_a_model_spec_opens_no_http_client() -> None:
     """The web process checks every spec; only workers talk to the server."""
     code = (
-        "import sys; from inference.backends.registry import validate_backend_settings; "
+        "import sys; from backends.registry import validate_backend_settings; "
         f"validate_backend_settings('openai', {{'base_url': {URL!r}, 'model': 'm'}}); "
         "print(sorted(m for m in ('requests', 'urllib3') if m in sys.modules))"
     )

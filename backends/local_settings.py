@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from inference.backends.base import BackendConfigError
+from backends.base import BackendConfigError
 
 # Our own default, in the spirit of CoCoNot's system prompt (not a copy of it). An empty string
 # in a model spec means "no system prompt".

@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from inference import chunks
-from inference.models import Chunk, ChunkState, GenerationRun, Response, RunStatus
-from inference.services import NothingToResume, generation_run_resume
+from inference.models import GenerationRun, Response
+from inference.services import generation_run_resume
 from judging.models import Judge, JudgeRun, Verdict
 from judging.services import judge_run_resume
+from runs import chunks
+from runs.errors import NothingToResume
+from runs.models import Chunk, ChunkState, RunStatus
 from tests.annotate.builders import run_with_responses
 from tests.factories import BenchmarkFactory, PromptFactory
 from tests.processes import REPO

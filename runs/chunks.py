@@ -1,4 +1,5 @@
-"""What generation and judging tasks share: the chunk queue, heartbeats, retries, the sweeper.
+"""The chunk queue that generation runs and judge runs are done through: heartbeats, retries,
+the sweeper.
 
 The ``Chunk`` rows are the queue. A broker message is a doorbell that says "take the oldest
 queued chunk of this queue", so work is done first come, first served whatever order the broker
@@ -18,16 +19,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib import import_module
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import F, Model, QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from inference.backends.base import BackendConfigError
-from inference.models import Chunk, ChunkState
+from backends.base import BackendConfigError
+from runs.models import Chunk, ChunkState, Run
 
 log = logging.getLogger(__name__)
 
@@ -38,26 +39,33 @@ CHUNK_SIZE = 32
 MAX_RETRIES = 3
 GPU_QUEUE = "gpu"  # workers that load models
 DEFAULT_QUEUE = "default"  # HTTP backends and the keyword judge
+# The doorbell task (runs/tasks.py); its name is older than this app and stays, so doorbells
+# queued before an upgrade are still answered.
 NEXT_CHUNK_TASK = "inference.tasks.run_next_chunk"
+
+# A chunk's work: (run id, item ids) -> write the rows that are missing.
+ChunkWork = Callable[[int, list[int]], None]
 
 
 @dataclass(frozen=True)
-class JobKind:
-    """How the chunks of one kind of job (generation run, judge run) are done and failed."""
+class RunKind:
+    """A kind of run the queue can do: its model, and the service that does one chunk."""
 
-    name: str
-    model: type[Model]
-    work: Callable[[int, list[int]], None]  # (job id, item ids): write what is missing
-    fail: Callable[[int, str], None]  # (job id, one sentence)
+    model: type[Run]
+    work: ChunkWork
 
 
-# Each module defines JOB_KIND; imported when needed, because judging depends on inference.
-JOB_KIND_MODULES = {"generation": "inference.tasks", "judging": "judging.tasks"}
+_run_kinds: dict[str, RunKind] = {}
 
 
-def job_kind(name: str) -> JobKind:
-    kind: JobKind = import_module(JOB_KIND_MODULES[name]).JOB_KIND
-    return kind
+def run_kind_register(model: type[Run], work: ChunkWork) -> None:
+    """Each app with a run model registers it in its AppConfig.ready(), naming the service that
+    does a chunk (inference/apps.py, judging/apps.py); this app imports neither."""
+    _run_kinds[model.chunk_kind] = RunKind(model=model, work=work)
+
+
+def run_kind(chunk_kind: str) -> RunKind:
+    return _run_kinds[chunk_kind]
 
 
 def stall_seconds() -> int:
@@ -77,13 +85,12 @@ def chunked(ids: Sequence[int], size: int = CHUNK_SIZE) -> Iterator[list[int]]:
 def ring(
     queue: str, *, chunk_id: int | None = None, attempts: int = 0, countdown: float = 0
 ) -> None:
-    """Send a doorbell to ``queue``; with ``chunk_id``, one addressed to a chunk due to retry."""
-    from config.celery import app
-
+    """Send a doorbell to ``queue``; with ``chunk_id``, one addressed to a chunk due to retry.
+    Through Celery's current app, which config/__init__.py sets up in every Django process."""
     kwargs: dict[str, Any] = {"queue": queue}
     if chunk_id is not None:
         kwargs |= {"chunk_id": chunk_id, "attempts": attempts}
-    app.send_task(NEXT_CHUNK_TASK, kwargs=kwargs, queue=queue, countdown=countdown or None)
+    current_app.send_task(NEXT_CHUNK_TASK, kwargs=kwargs, queue=queue, countdown=countdown or None)
 
 
 def chunks_queue(*, kind: str, job_id: int, queue: str, item_ids: Sequence[int]) -> int:
@@ -166,17 +173,17 @@ def chunk_execute(chunk: Chunk) -> None:
     """Do a claimed chunk. An unexpected error waits and retries (2, 4, 8 s); when every retry is
     spent, or the model spec itself is wrong, the job fails with a sentence a person can act on.
     """
-    kind = job_kind(chunk.kind)
+    kind = run_kind(chunk.kind)
     try:
         with heartbeat(chunk.pk):
             kind.work(chunk.job_id, list(chunk.item_ids))
     except BackendConfigError as error:
-        kind.fail(chunk.job_id, str(error))
+        kind.model.objects.fail(chunk.job_id, str(error))
     except Exception as error:
         if chunk.attempts >= MAX_RETRIES:
             log.exception("Chunk %s failed after %d retries", chunk.pk, chunk.attempts)
             reason = f"{type(error).__name__}: {error}"
-            kind.fail(
+            kind.model.objects.fail(
                 chunk.job_id, f"A chunk failed {chunk.attempts + 1} times; last error: {reason}"
             )
         else:
@@ -263,7 +270,7 @@ def chunk_requeue(chunk: Chunk) -> bool:
     same = unchanged(chunk)
     if chunk.attempts >= MAX_RETRIES:
         if same.delete()[0]:
-            job_kind(chunk.kind).fail(
+            run_kind(chunk.kind).model.objects.fail(
                 chunk.job_id,
                 f"A worker stopped during the same chunk {chunk.attempts + 1} times (killed, or "
                 "out of memory?); resume the run to try again.",

@@ -20,8 +20,8 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
-from inference.backends.base import BackendConfigError, Generation, Message
-from inference.backends.local_settings import LocalModelSettings, resolve_model_path
+from backends.base import BackendConfigError, Generation, Message
+from backends.local_settings import LocalModelSettings, resolve_model_path
 
 log = logging.getLogger(__name__)
 

@@ -35,8 +35,8 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
-from inference.backends.base import BackendConfigError, Generation, Message
-from inference.backends.openai_settings import (
+from backends.base import BackendConfigError, Generation, Message
+from backends.openai_settings import (
     DEFAULT_BACKOFF_S,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_NEW_TOKENS,

@@ -14,8 +14,8 @@ from typing import Any, cast
 
 import pytest
 
-from inference.backends.base import BackendConfigError, ChatBackend, Generation, Message
-from inference.backends.openai_http import OpenAIChatBackend
+from backends.base import BackendConfigError, ChatBackend, Generation, Message
+from backends.openai_http import OpenAIChatBackend
 
 Reply = tuple[int, dict[str, str], bytes]  # status, extra headers, body
 
@@ -512,7 +512,7 @@ def test_next_token_logprobs_gives_nan_for_a_failed_item_and_logs_why(
 
     server.respond = respond
 
-    with caplog.at_level(logging.WARNING, logger="inference.backends.openai_http"):
+    with caplog.at_level(logging.WARNING, logger="backends.openai_http"):
         ok, failed = make_backend(max_retries=0).next_token_logprobs(
             [ask("fine"), ask("fail")], ["Yes", "No"]
         )
