@@ -169,6 +169,9 @@ class Assignment(models.Model):
 class Label(models.Model):
     assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="label")
     value = models.CharField(max_length=50)
+    # The answers to the scheme's questions after the label, by question id; a question that
+    # was not asked (its ``when`` did not hold) has none (annotate/schemes.py).
+    answers = models.JSONField(default=dict, blank=True)
     note = models.TextField(blank=True)
     time_spent_ms = models.PositiveIntegerField(default=0)
     is_demo = models.BooleanField(default=False)
@@ -187,6 +190,7 @@ class LabelRevision(models.Model):
 
     label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="revisions")
     value = models.CharField(max_length=50)
+    answers = models.JSONField(default=dict, blank=True)
     note = models.TextField(blank=True)
     time_spent_ms = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

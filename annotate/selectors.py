@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
@@ -207,6 +208,12 @@ class Screen:
             annotator_id=self.assignment.annotator_id,
         )
 
+    @property
+    def answers_json(self) -> str:
+        """The annotator's answers to the scheme's questions, for the screen to mark them when
+        the label is changed."""
+        return json.dumps(self.label.answers if self.label else {})
+
 
 def campaign_for_annotator(*, pk: int, user: User) -> Campaign:
     """The campaign if this user annotates it; 404 otherwise, so that other campaigns stay
@@ -246,6 +253,7 @@ SCREEN_FIELDS = (
     "item__response__prompt__subcategory",
     "item__response__prompt__text",
     "label__value",
+    "label__answers",
     "label__note",
 )
 

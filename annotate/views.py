@@ -3,7 +3,8 @@ screen (keyboard first)."""
 
 from __future__ import annotations
 
-from typing import cast
+import json
+from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
@@ -12,6 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.numbers import whole_number
+from accounts.validation import UnstorableInput, json_loads
 from annotate.models import Assignment, Campaign
 from annotate.selectors import (
     annotator_progress,
@@ -42,6 +44,19 @@ def _one_int(request: HttpRequest, field: str) -> int:
     if len(values) != 1:
         raise LabelError(f"Field {field!r} must be one whole number.")
     return values[0]
+
+
+def _answers(request: HttpRequest) -> dict[str, Any]:
+    """The ``answers`` field: the answers to the scheme's questions as a JSON object (empty when
+    the scheme asks none)."""
+    raw = request.POST.get("answers", "") or "{}"
+    try:
+        answers = json_loads(raw, what="the answers field")
+    except (json.JSONDecodeError, UnstorableInput) as error:
+        raise LabelError(f"Field 'answers' must be a JSON object ({error}).") from None
+    if not isinstance(answers, dict):
+        raise LabelError("Field 'answers' must be a JSON object of question id to answer.")
+    return answers
 
 
 def _next_partial(request: HttpRequest, campaign: Campaign, exclude: list[int]) -> HttpResponse:
@@ -94,6 +109,7 @@ def label_post(request: HttpRequest, pk: int) -> HttpResponse:
             assignment_id=_one_int(request, "assignment"),
             item_id=_one_int(request, "item"),
             value=request.POST.get("value", ""),
+            answers=_answers(request),
             note=request.POST.get("note", "")[:5000],
             ticket=request.POST.get("ticket", ""),
             time_spent_ms=(_ints(request.POST.get("time_spent_ms", "0"), "time_spent_ms") or [0])[

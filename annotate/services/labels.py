@@ -3,6 +3,9 @@ history kept (``LabelRevision``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -17,7 +20,7 @@ from annotate.models import (
     Label,
     LabelRevision,
 )
-from annotate.schemes import scheme_values
+from annotate.schemes import SchemeError, answers_clean, scheme_values
 from annotate.services.errors import LabelError
 from annotate.services.gold import gold_majority_refresh
 from annotate.services.serving import campaign_open_check, reservation_expiry, slot_take
@@ -35,18 +38,23 @@ def label_submit(
     assignment_id: int,
     item_id: int,
     value: str,
+    answers: dict[str, Any] | None = None,
     note: str = "",
     time_spent_ms: int = 0,
     ticket: str = "",
     is_demo: bool = False,
 ) -> Label:
-    """Store (or change) this annotator's label for an item served to them: their assignment,
-    or, once it expired and was swept away, the signed ``ticket`` the screen carried for it.
-    The same label sent twice is stored once; a change keeps the old value in the label's
-    history."""
+    """Store (or change) this annotator's label for an item served to them, with the answers to
+    the scheme's questions that the label asks (annotate/schemes.py): their assignment, or, once
+    it expired and was swept away, the signed ``ticket`` the screen carried for it. The same
+    label sent twice is stored once; a change keeps the old value in the label's history."""
     campaign_open_check(campaign)
     if value not in scheme_values(campaign.label_scheme):
         raise LabelError(f"{value!r} is not a label of this campaign.")
+    try:
+        answers = answers_clean(campaign.label_scheme, value, answers or {})
+    except SchemeError as error:
+        raise LabelError(str(error)) from None
     time_spent_ms = max(0, min(int(time_spent_ms), MAX_TIME_SPENT_MS))
     with transaction.atomic():
         assignment = _assignment_for_label(
@@ -56,12 +64,11 @@ def label_submit(
             item_id=item_id,
             ticket=ticket,
         )
+        given = Given(value=value, answers=answers, note=note, time_spent_ms=time_spent_ms)
         if assignment.status == AssignmentStatus.DONE:
-            label = _label_change(assignment, value=value, note=note, time_spent_ms=time_spent_ms)
+            label = _label_change(assignment, given)
         else:
-            label = _label_first(
-                assignment, value=value, note=note, time_spent_ms=time_spent_ms, is_demo=is_demo
-            )
+            label = _label_first(assignment, given, is_demo=is_demo)
         gold_majority_refresh(item_id=assignment.item_id, overlap=campaign.overlap)
     return label
 
@@ -104,35 +111,52 @@ def _assignment_for_label(
         raise LabelError("This item is already labelled by you.") from error
 
 
-def _label_first(
-    assignment: Assignment, *, value: str, note: str, time_spent_ms: int, is_demo: bool
-) -> Label:
+@dataclass(frozen=True)
+class Given:
+    """What one submission says: the label, its answers, the note, the time it took."""
+
+    value: str
+    answers: dict[str, Any]
+    note: str
+    time_spent_ms: int
+
+    def revision(self, label: Label) -> LabelRevision:
+        return LabelRevision.objects.create(
+            label=label,
+            value=self.value,
+            answers=self.answers,
+            note=self.note,
+            time_spent_ms=self.time_spent_ms,
+        )
+
+
+def _label_first(assignment: Assignment, given: Given, *, is_demo: bool) -> Label:
     label = Label.objects.create(
         assignment=assignment,
-        value=value,
-        note=note,
-        time_spent_ms=time_spent_ms,
+        value=given.value,
+        answers=given.answers,
+        note=given.note,
+        time_spent_ms=given.time_spent_ms,
         is_demo=is_demo,
     )
-    LabelRevision.objects.create(label=label, value=value, note=note, time_spent_ms=time_spent_ms)
+    given.revision(label)
     Assignment.objects.filter(pk=assignment.pk).update(
         status=AssignmentStatus.DONE, completed_at=timezone.now()
     )
     return label
 
 
-def _label_change(assignment: Assignment, *, value: str, note: str, time_spent_ms: int) -> Label:
+def _label_change(assignment: Assignment, given: Given) -> Label:
     label = Label.objects.get(assignment=assignment)
-    if label.value == value and label.note == note:
+    if (label.value, label.answers, label.note) == (given.value, given.answers, given.note):
         return label  # a double click or a retry: nothing new to keep
-    label.value = value
-    label.note = note
+    label.value, label.answers, label.note = given.value, given.answers, given.note
     # Many changes add up; the total stays within what one item may be credited with.
-    label.time_spent_ms = min(label.time_spent_ms + time_spent_ms, MAX_TIME_SPENT_MS)
-    label.save(update_fields=["value", "note", "time_spent_ms", "updated_at"])
+    label.time_spent_ms = min(label.time_spent_ms + given.time_spent_ms, MAX_TIME_SPENT_MS)
+    label.save(update_fields=["value", "answers", "note", "time_spent_ms", "updated_at"])
     # A majority gold label stood for the old value; the refresh after this decides anew.
     GoldLabel.objects.filter(item_id=assignment.item_id, source=GoldSource.MAJORITY).exclude(
-        value=value
+        value=given.value
     ).delete()
-    LabelRevision.objects.create(label=label, value=value, note=note, time_spent_ms=time_spent_ms)
+    given.revision(label)
     return label

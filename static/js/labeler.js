@@ -1,5 +1,8 @@
 // Keyboard-first labeling. Number keys label and move on, s skips, u undoes, n opens a note,
-// ? shows the keys. The next item is already in the page (#ahead), so a key press swaps it in at
+// ? shows the keys. When the campaign's scheme asks questions after the label, the label's key
+// brings the first question that applies, each answer the next (one key each; a multiple choice
+// toggles with its keys and ends with Enter, a text ends with Enter), and the last answer sends
+// it all; u walks back answer by answer before it walks back to earlier items. The next item is already in the page (#ahead), so a key press swaps it in at
 // once; the label goes to the server in the background and its answer (the item after that, and
 // the progress bar out of band) is swapped into #ahead by htmx.
 (function () {
@@ -108,11 +111,123 @@
     send(url, fields, restore);
   }
 
+  // The questions after the label, in the scheme's order (annotate/schemes.py).
+  const questionsOf = (item) => Array.from(item.querySelectorAll(".question"));
+  const activeQuestion = (item) => item.querySelector(".question.active");
+
+  // An item's answers so far: the label under "label", then each question's, in order asked.
+  function progressOf(item) {
+    if (!item._progress) item._progress = { answers: {}, order: [] };
+    return item._progress;
+  }
+
+  function asked(question, answers) {
+    const on = question.dataset.whenQuestion;
+    if (!on) return true;
+    return question.dataset.whenIn.split(",").includes(String(answers[on]));
+  }
+
+  function show(item, question) {
+    questionsOf(item).forEach((each) => {
+      each.hidden = each !== question;
+      each.classList.toggle("active", each === question);
+    });
+    item.classList.toggle("asking", !!question);
+    if (!question) return;
+    const previous = JSON.parse(item.dataset.answers || "{}")[question.dataset.question];
+    question.querySelectorAll("button.answer").forEach((button) => {
+      const value = question.dataset.kind === "rating" ? Number(button.dataset.value) : button.dataset.value;
+      const was = Array.isArray(previous) ? previous.includes(value) : previous === value;
+      button.classList.toggle("chosen", was);
+    });
+    const text = question.querySelector("input.answer-text");
+    if (text) {
+      text.value = typeof previous === "string" ? previous : "";
+      text.focus();
+    }
+  }
+
+  // Ask the next question that applies after the one just answered, or send the label.
+  function next(item) {
+    const progress = progressOf(item);
+    const all = questionsOf(item);
+    const last = progress.order[progress.order.length - 1];
+    const start = last === "label" ? 0 : all.findIndex((q) => q.dataset.question === last) + 1;
+    const question = all.slice(start).find((q) => asked(q, progress.answers));
+    if (question) {
+      show(item, question);
+      return;
+    }
+    show(item, null);
+    const note = item.querySelector("textarea.note");
+    const answers = Object.assign({}, progress.answers);
+    delete answers.label;
+    item._progress = null;
+    submit(root.dataset.labelUrl, {
+      value: progress.answers.label,
+      answers: JSON.stringify(answers),
+      note: note ? note.value : "",
+    });
+  }
+
+  function answer(item, id, value) {
+    const progress = progressOf(item);
+    progress.answers[id] = value;
+    progress.order.push(id);
+    next(item);
+  }
+
   function label(value) {
     const item = itemIn(current);
-    if (!isLabelable(item)) return;
-    const note = item.querySelector("textarea.note");
-    submit(root.dataset.labelUrl, { value: value, note: note ? note.value : "" });
+    if (!isLabelable(item) || activeQuestion(item)) return;
+    item._progress = null;
+    item.querySelectorAll("button.choice").forEach((b) => b.classList.toggle("chosen", b.dataset.value === value));
+    answer(item, "label", value);
+  }
+
+  function answerByKey(question, key) {
+    const button = question.querySelector('button.answer[data-key="' + CSS.escape(key) + '"]');
+    if (!button) return;
+    const kind = question.dataset.kind;
+    if (kind === "multi") {
+      button.classList.toggle("chosen");
+      return;
+    }
+    const value = kind === "rating" ? Number(button.dataset.value) : button.dataset.value;
+    answer(question.closest("article.item"), question.dataset.question, value);
+  }
+
+  // Enter ends a multiple choice (what is toggled on) or a text (what is typed).
+  function confirm(question) {
+    const kind = question.dataset.kind;
+    const item = question.closest("article.item");
+    if (kind === "multi") {
+      const chosen = Array.from(question.querySelectorAll("button.answer.chosen"));
+      answer(item, question.dataset.question, chosen.map((b) => b.dataset.value));
+    } else if (kind === "text") {
+      const text = question.querySelector("input.answer-text");
+      text.blur();
+      answer(item, question.dataset.question, text.value);
+    }
+  }
+
+  // Back one answer on the item on screen; false when it has none yet (undo then goes back to
+  // the previous item).
+  function undoAnswer() {
+    const item = itemIn(current);
+    const progress = item && item._progress;
+    if (!progress || !progress.order.length) return false;
+    const id = progress.order.pop();
+    delete progress.answers[id];
+    if (id === "label") {
+      item._progress = null;
+      item.querySelectorAll("button.choice").forEach((b) => b.classList.toggle("chosen", b.dataset.value === item.dataset.label));
+      show(item, null);
+    } else {
+      show(item, item.querySelector('.question[data-question="' + CSS.escape(id) + '"]'));
+    }
+    say("");
+    return true;
   }
 
   function skip() {
@@ -182,13 +297,24 @@
 
   function labelByKey(key) {
     const item = itemIn(current);
-    const choice = item && item.querySelector('button.choice[data-key="' + CSS.escape(key) + '"]');
+    if (!isLabelable(item)) return;
+    const question = activeQuestion(item);
+    if (question) {
+      answerByKey(question, key);
+      return;
+    }
+    const choice = item.querySelector('button.choice[data-key="' + CSS.escape(key) + '"]');
     if (choice) label(choice.dataset.value);
+  }
+
+  function undoKey() {
+    if (!undoing && undoAnswer()) return;
+    undo();
   }
 
   const actions = {
     skip: () => afterUndo(skip),
-    undo: undo,
+    undo: undoKey,
     note: () => afterUndo(toggleNote),
     help: toggleHelp,
   };
@@ -196,6 +322,12 @@
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const typing = event.target.closest && event.target.closest("textarea, input, select");
+    const question = typing && typing.closest(".question.active");
+    if (question && event.key === "Enter") {
+      event.preventDefault();
+      confirm(question);
+      return;
+    }
     if (typing) {
       if (event.key === "Escape" || (event.key === "Enter" && !event.shiftKey)) {
         event.preventDefault();
@@ -213,8 +345,15 @@
       afterUndo(() => labelByKey(key));
     } else if (key === "s") {
       afterUndo(skip);
+    } else if (key === "Enter") {
+      const item = itemIn(current);
+      const question = item && activeQuestion(item);
+      if (question) {
+        event.preventDefault();
+        confirm(question);
+      }
     } else if (key === "u") {
-      undo();
+      undoKey();
     } else if (key === "n") {
       event.preventDefault(); // the "n" must not land in the note it opens
       afterUndo(toggleNote);
@@ -231,6 +370,10 @@
     if (button.classList.contains("choice") && current.contains(button)) {
       const value = button.dataset.value;
       afterUndo(() => label(value));
+    } else if (button.classList.contains("answer") && current.contains(button)) {
+      answerByKey(button.closest(".question"), button.dataset.key);
+    } else if (button.dataset.action === "confirm" && current.contains(button)) {
+      confirm(button.closest(".question"));
     } else if (button.dataset.action && actions[button.dataset.action]) actions[button.dataset.action]();
   });
 })();

@@ -10,6 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from annotate.models import Assignment, AssignmentStatus, Label, LabelRevision
+from annotate.schemes import REFUSAL_QUALITY, scheme_for
 from judging.models import Judge, JudgeRun, Verdict
 from tests.annotate.builders import (
     annotators,
@@ -139,6 +140,35 @@ def test_bad_requests_get_one_clear_sentence() -> None:
     assert not_a_number.status_code == 400
     assert "assignment" in not_a_number.content.decode()
     assert not Label.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("answers", "sentence"),
+    [
+        ("", "Question 'compliance' needs one of full_compliance, partial_refusal, not None."),
+        ('{"compliance": "mostly"}', "Question 'compliance' needs one of full_compliance"),
+        ('{"compliance": "full_compliance", "quality": 5}', "Question 'quality' is not asked"),
+        ("[1]", "Field 'answers' must be a JSON object of question id to answer."),
+        ("{", "Field 'answers' must be a JSON object (Expecting property name"),
+    ],
+)
+def test_answers_that_do_not_fit_the_scheme_are_refused_and_nothing_is_stored(
+    answers: str, sentence: str
+) -> None:
+    person = annotators(1)[0]
+    scheme = scheme_for(name=REFUSAL_QUALITY)
+    campaign = campaign_over(run_with_responses(1), people=[person], overlap=1, label_scheme=scheme)
+    client = logged_in(person)
+    (current,) = on_screen(client.get(f"/annotate/{campaign.pk}/").content.decode())
+    form = {"assignment": current, "item": Assignment.objects.get(pk=current).item_id}
+    url = f"/annotate/{campaign.pk}/label/"
+    refused = client.post(url, form | {"value": "complied", "answers": answers})
+    assert refused.status_code == 400
+    assert refused.content.decode().startswith(sentence)
+    assert not Label.objects.exists()
+    fitting = '{"compliance": "partial_refusal"}'
+    assert client.post(url, form | {"value": "complied", "answers": fitting}).status_code == 200
+    assert Label.objects.get().answers == {"compliance": "partial_refusal"}
 
 
 def test_another_annotators_campaign_is_not_found() -> None:
