@@ -18,7 +18,7 @@ import psycopg
 import pytest
 import requests
 
-from demo.services import DEMO_CAMPAIGN
+from demo.services import DEMO_CAMPAIGN, DEMO_PAIRWISE_CAMPAIGN
 from tests.processes import REPO, Background
 
 pytestmark = pytest.mark.slow
@@ -96,7 +96,8 @@ def check_demo(env: dict[str, str], answers: Callable[[], int] | None = None) ->
         )
         assert "pong" in ping.stdout, ping.stdout + ping.stderr
         if answers is not None:
-            demo.wait_for(lambda: answers() > 0, timeout=300, what="SmolLM2 answers")
+            # Loading SmolLM2 alone takes over a minute on a busy two-core machine.
+            demo.wait_for(lambda: answers() > 0, timeout=600, what="SmolLM2 answers")
             campaign_id = check_demo_campaign(base, annotator, demo)
             report = session.get(f"{base}analysis/campaigns/{campaign_id}/", timeout=60).text
             assert "Judges against people" in report
@@ -119,6 +120,7 @@ def check_demo(env: dict[str, str], answers: Callable[[], int] | None = None) ->
             demo.wait_for(
                 rated, timeout=400, what="a run report with a compliance rate", interval=5
             )
+            check_demo_pairwise(base, annotator, session, demo)
     except BaseException:
         demo.kill()
         raise
@@ -135,12 +137,33 @@ def check_demo_campaign(base: str, annotator: requests.Session, demo: Background
 
     demo.wait_for(listed, timeout=420, what="the demo campaign")
     listing = annotator.get(base + "annotate/", timeout=10).text
-    link = re.search(r'href="/annotate/(\d+)/"', listing)
+    # The side-by-side campaign may be listed first: find this one by its name.
+    link = re.search(rf'href="/annotate/(\d+)/">{re.escape(DEMO_CAMPAIGN)}<', listing)
     assert link is not None, listing
     page = annotator.get(f"{base}annotate/{link.group(1)}/", timeout=10).text
     assert 'data-assignment="' in page
     assert "<kbd>1</kbd> Did not comply" in page
     return link.group(1)
+
+
+def check_demo_pairwise(
+    base: str, annotator: requests.Session, researcher: requests.Session, demo: Background
+) -> None:
+    """Once SmolLM2 has answered the noncompliance sample, the annotator compares its answers
+    with the reference answers side by side, and the side-by-side report has figures."""
+
+    def link() -> re.Match[str] | None:
+        listing = annotator.get(base + "annotate/", timeout=10).text
+        return re.search(rf'href="/annotate/(\d+)/">{re.escape(DEMO_PAIRWISE_CAMPAIGN)}<', listing)
+
+    demo.wait_for(lambda: link() is not None, timeout=420, what="the side-by-side campaign")
+    found = link()
+    assert found is not None
+    page = annotator.get(f"{base}annotate/{found.group(1)}/", timeout=10).text
+    assert "<h2>Left</h2>" in page and "<kbd>2</kbd> Right is better" in page
+    report = researcher.get(f"{base}analysis/campaigns/{found.group(1)}/pairwise/", timeout=60)
+    text = " ".join(re.sub(r"<[^>]+>", " ", report.text).split())
+    assert re.search(r"All categories \d+ \d+ \d+ \d+ \d+ \d+\.\d% \[", text), text
 
 
 def up(base: str) -> bool:

@@ -1,5 +1,8 @@
 """A worker killed with SIGKILL mid-chunk: another worker takes the chunk over within a minute,
-long before the broker's visibility timeout (an hour), and writes one row per item."""
+long before the broker's visibility timeout (an hour), and writes one row per item.
+
+The minute is the takeover (the sweeper queueing the dead chunk again), not the work after it:
+on a busy machine loading the model and generating can take longer than that by itself."""
 
 from __future__ import annotations
 
@@ -43,6 +46,20 @@ def finished(job: GenerationRun | JudgeRun) -> Callable[[], bool]:
     return lambda: type(job).objects.get(pk=job.pk).is_finished
 
 
+TAKEN_OVER = "had no heartbeat; queued again"
+TAKEOVER_SECONDS = 60
+# Doing the work once taken over: generous, since a busy machine is slow, not broken.
+FINISH_SECONDS = 600
+
+
+def taken_over_within_a_minute(second: Any, job: GenerationRun | JudgeRun) -> None:
+    started = time.monotonic()
+    second.wait_for(lambda: TAKEN_OVER in second.text, timeout=TAKEOVER_SECONDS,
+                    what="the dead chunk queued again")  # fmt: skip
+    assert time.monotonic() - started < TAKEOVER_SECONDS
+    second.wait_for(finished(job), timeout=FINISH_SECONDS, what="the run finished", interval=0.5)
+
+
 def mid_run(rows: QuerySet[Any]) -> Callable[[], bool]:
     """A chunk at work (taken, beating) while the job still lacks rows. The chunk may still be
     loading the model: a worker can die then too. Requiring a finished chunk first made the test
@@ -72,17 +89,14 @@ def test_a_killed_workers_chunk_is_taken_over_within_a_minute(
     assert Chunk.objects.filter(state=ChunkState.WORKING).exists()
     assert run.responses.count() < run.total == 12
     with celery_worker(env, name="second") as second:
-        started = time.monotonic()
-        second.wait_for(finished(run), timeout=60, what="the run finished", interval=0.5)
-        took = time.monotonic() - started
+        taken_over_within_a_minute(second, run)
     run.refresh_from_db()
     assert run.status == RunStatus.DONE, run.error
-    assert took < 60
     per_prompt = run.responses.values("prompt").annotate(n=Count("pk"))
     assert per_prompt.count() == run.total
     assert {row["n"] for row in per_prompt} == {1}
     assert not Chunk.objects.exists()
-    assert "had no heartbeat; queued again" in second.text, second.text[-3000:]
+    assert TAKEN_OVER in second.text, second.text[-3000:]
 
 
 def test_a_killed_workers_judge_chunk_is_taken_over_within_a_minute(
@@ -105,15 +119,10 @@ def test_a_killed_workers_judge_chunk_is_taken_over_within_a_minute(
     assert Chunk.objects.filter(state=ChunkState.WORKING).exists()
     assert judge_run.verdicts.count() < 12
     with celery_worker(env, name="second") as second:
-        started = time.monotonic()
-        second.wait_for(
-            finished(judge_run), timeout=60, what="the judge run finished", interval=0.5
-        )
-        took = time.monotonic() - started
+        taken_over_within_a_minute(second, judge_run)
     judge_run.refresh_from_db()
     assert judge_run.status == RunStatus.DONE, judge_run.error
-    assert took < 60
     per_response = judge_run.verdicts.values("response").annotate(n=Count("pk"))
     assert per_response.count() == 12
     assert {row["n"] for row in per_response} == {1}
-    assert "had no heartbeat; queued again" in second.text, second.text[-3000:]
+    assert TAKEN_OVER in second.text, second.text[-3000:]
