@@ -42,8 +42,13 @@ def rate_bars(
     series: Sequence[tuple[str, Sequence[Estimate | None]]],
     *,
     observed: Sequence[Sequence[float | None]] = (),
+    axis_label: str = "compliance rate (95% bootstrap CI)",
+    limits: tuple[float, float] = (0.0, 1.0),
+    too_few_label: str = "",
 ) -> SafeString:
-    """Horizontal bars per category, one per series (judge or model), with 95% CI whiskers.
+    """Horizontal bars per category, one per series (judge or model), with 95% CI whiskers,
+    on an axis from ``limits[0]`` to ``limits[1]`` (a share by default; a mean rating too;
+    ``too_few_label`` then says what the "too few" points show).
 
     A figure with too few items has no bar, so nothing suggests a number that is not there; if
     ``observed`` (per series, per category) gives its observed share, that is drawn as a hollow
@@ -72,18 +77,21 @@ def rate_bars(
             for row, bar in enumerate(bars.patches):
                 bar.set_gid(f"bar-{index}-{row}")  # lets a test find the bars that are drawn
             shares = observed[index] if index < len(observed) else ()
-            marked |= _too_few_points(axes, estimates, shares, positions, colour, index)
+            marked |= _too_few_points(
+                axes, estimates, shares, positions, colour, index, limits=limits
+            )
         axes.set_yticks(np.arange(rows) + height * (len(series) - 1) / 2, labels=list(categories))
         # Every row keeps its place even where nothing is drawn in it (autoscaling would drop a
         # last row of missing figures); top to bottom in the order given.
         last = rows - 1 + height * (len(series) - 1)
         axes.set_ylim(last + height / 2 + 0.1, -height / 2 - 0.1)
-        axes.set_xlim(0, 1)
-        axes.set_xlabel("compliance rate (95% bootstrap CI)")
+        axes.set_xlim(*limits)
+        axes.set_xlabel(axis_label)
         axes.grid(axis="x", color="#e5e7eb")
         axes.set_axisbelow(True)
         if marked:
-            axes.plot([], [], "o", mfc="white", mec="#111827", label=TOO_FEW_LEGEND)
+            legend = too_few_label or TOO_FEW_LEGEND
+            axes.plot([], [], "o", mfc="white", mec="#111827", label=legend)
         if len(series) > 1 or marked:
             # Above the chart, where it hides no bar, whatever the chart's height.
             axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, frameon=False)
@@ -100,6 +108,8 @@ def _too_few_points(
     positions: np.ndarray,
     colour: str,
     series: int,
+    *,
+    limits: tuple[float, float] = (0.0, 1.0),
 ) -> bool:
     """A hollow point at the observed share where a figure has too few items; whether any."""
     drawn = False
@@ -110,9 +120,10 @@ def _too_few_points(
         (point,) = axes.plot([share], [y], "o", mfc="white", mec=colour, ms=5, clip_on=False)
         point.set_gid(f"too-few-{series}-{row}")
         # Written beside the point, on the side with room.
-        right = share < 0.7
+        span = limits[1] - limits[0]
+        right = share < limits[0] + 0.7 * span
         axes.text(
-            share + (0.02 if right else -0.02),
+            share + (0.02 if right else -0.02) * span,
             y,
             f"too few (n={estimate.n})",
             ha="left" if right else "right",

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.roles import researcher_required
 from analysis.exports import ExportError, export_format, gold_export
+from analysis.training import CONTENT_TYPE, TrainingExportError, min_quality_parse, training_export
 from annotate.models import Campaign
 
 YES = {"1", "true", "yes", "on"}
@@ -45,6 +46,25 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
         file, as_attachment=True, filename=filename, content_type=fmt.content_type
     )
     return _as_view_result(sent)
+
+
+@researcher_required
+@require_GET
+def training_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """``?format=sft|dpo|kto|coconot-pref`` (default sft) and ``?min_quality=``: the campaign's
+    gold labels as training data (analysis/training.py), JSON Lines streamed as it is read."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        export = training_export(
+            campaign=campaign,
+            format_name=request.GET.get("format", "sft"),
+            min_quality=min_quality_parse(request.GET.get("min_quality"), name="min_quality"),
+        )
+    except TrainingExportError as error:
+        return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
+    download = StreamingHttpResponse(export.pieces(), content_type=CONTENT_TYPE)
+    download["Content-Disposition"] = f'attachment; filename="{export.fmt.filename(campaign)}"'
+    return _as_view_result(download)
 
 
 def _as_view_result(response: StreamingHttpResponse) -> HttpResponse:

@@ -7,6 +7,13 @@ field names for the prompt (``id``, ``category``, ``subcategory``, ``prompt``, `
 and Parquet flatten the labels and verdicts into one column per annotator (``label_A1``) and per
 judge (``judge_keyword``).
 
+A campaign whose scheme asks questions after the label adds the item's answers: a field
+``answers`` (question id -> answer) in JSON Lines, and one column ``q_<question id>`` per question
+at the end in CSV and Parquet. An item's answer is the one more than half of its annotators gave,
+among those who gave its gold label (else their majority label): only they were asked
+(``analysis.question_metrics.item_answers``). A question they split on is empty (null); a
+multiple-choice answer is a list (``;``-joined in CSV).
+
 ``FORMATS`` is the one list of formats: the download view and ``export_gold`` look a format up
 there (``export_format``) and call it, never switch on its name.
 """
@@ -17,7 +24,7 @@ import csv
 import io
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -25,8 +32,10 @@ from typing import IO, Any
 
 from django.db.models import Q
 
+from analysis.answers import MULTI, RATING, item_answers, majority
 from analysis.selectors import annotator_pseudonyms, latest_judge_runs
 from annotate.models import Assignment, AssignmentStatus, Campaign, Item
+from annotate.schemes import scheme_questions
 from judging.models import Verdict
 from judging.selectors import judge_label_parts
 
@@ -38,6 +47,7 @@ PARQUET_BATCH_ROWS = 10_000
 STREAM_PIECE_CHARS = 64 * 1024
 
 Row = dict[str, Any]
+Question = dict[str, Any]
 # Where an item stands in serving order: (position, pk).
 Key = tuple[int, int]
 
@@ -77,9 +87,14 @@ class GoldExport:
         """Which version of its judge each verdict column is: label -> version number."""
         return {label: judge_label_parts(label)[1] for label in self.judges}
 
+    @cached_property
+    def questions(self) -> list[Question]:
+        """The scheme's questions after the label, each a column ``q_<id>``."""
+        return scheme_questions(self.campaign.label_scheme)
+
     def columns(self) -> list[str]:
         """The flat columns of CSV and Parquet, in order."""
-        return flat_columns(self.annotators, self.judges)
+        return flat_columns(self.annotators, self.judges, self.questions)
 
     def rows(self) -> Iterator[Row]:
         after: Key | None = None
@@ -137,7 +152,7 @@ class GoldExport:
     def _chunk_rows(
         self, chunk: list[tuple[Any, ...]], after: Key | None, upto: Key
     ) -> Iterator[Row]:
-        labels = self._labels(after, upto)
+        labels, answers = self._labels(after, upto)
         verdicts = self._verdicts(after, upto)
         for (
             item_id,
@@ -153,7 +168,7 @@ class GoldExport:
             gold_value,
             gold_source,
         ) in chunk:
-            yield {
+            row = {
                 "id": external_id,
                 "category": category,
                 "subcategory": subcategory,
@@ -168,20 +183,39 @@ class GoldExport:
                 "item_id": item_id,
                 "inclusion_probability": probability,
             }
+            if self.questions:
+                row["answers"] = self._item_answers(gold_value, answers.get(item_id, []))
+            yield row
 
-    def _labels(self, after: Key | None, upto: Key) -> dict[int, dict[str, str]]:
+    def _item_answers(
+        self, gold_value: str | None, labelled: list[tuple[str, dict[str, Any]]]
+    ) -> dict[str, Any]:
+        label = gold_value if gold_value is not None else majority([v for v, _ in labelled])
+        return item_answers(self.questions, label, labelled)
+
+    def _labels(
+        self, after: Key | None, upto: Key
+    ) -> tuple[dict[int, dict[str, str]], dict[int, list[tuple[str, dict[str, Any]]]]]:
+        """Each item's labels by annotator, and (when the scheme asks questions) each label
+        with its answers; one query either way."""
+        fields = ["item_id", "annotator_id", "label__value"]
+        if self.questions:
+            fields.append("label__answers")
         rows = (
             Assignment.objects.filter(
                 self._in_chunk("item__", after, upto), status=AssignmentStatus.DONE
             )
             .order_by("annotator_id", "item_id")
-            .values_list("item_id", "annotator_id", "label__value")
+            .values_list(*fields)
         )
         labels: dict[int, dict[str, str]] = defaultdict(dict)
-        for item_id, annotator_id, value in rows:
+        answers: dict[int, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+        for item_id, annotator_id, value, *given in rows:
             if value is not None:  # done without a label cannot happen through the services
                 labels[item_id][self.annotator_names[annotator_id]] = value
-        return labels
+                if given:
+                    answers[item_id].append((value, given[0] or {}))
+        return labels, answers
 
     def _verdicts(self, after: Key | None, upto: Key) -> dict[int, dict[str, str]]:
         if not self.judge_run_names:
@@ -230,25 +264,36 @@ def gold_rows(
     return gold_export(campaign=campaign, gold_only=gold_only, chunk_size=chunk_size).rows()
 
 
-def flat_columns(annotators: list[str], judges: list[str]) -> list[str]:
+def flat_columns(
+    annotators: list[str], judges: list[str], questions: Sequence[Question] = ()
+) -> list[str]:
     return [
         *PROMPT_FIELDS,
         *GOLD_FIELDS,
         *(f"label_{name}" for name in annotators),
         *(column for name in judges for column in (f"judge_{name}", f"judge_{name}_version")),
         *ITEM_FIELDS,
+        *(question_column(question) for question in questions),
     ]
 
 
-def flat_row(row: Row, annotators: list[str], judges: list[str]) -> list[Any]:
+def question_column(question: Question) -> str:
+    return f"q_{question['id']}"
+
+
+def flat_row(
+    row: Row, annotators: list[str], judges: list[str], questions: Sequence[Question] = ()
+) -> list[Any]:
     """A row as the flat columns of ``GoldExport.columns()``."""
     labels, verdicts = row["labels"], row["judges"]
+    answers = row.get("answers", {})
     return [
         *(row[name] for name in PROMPT_FIELDS),
         *(row[name] for name in GOLD_FIELDS),
         *(labels.get(name) for name in annotators),
         *(cell for name in judges for cell in (verdicts.get(name), judge_label_parts(name)[1])),
         *(row[name] for name in ITEM_FIELDS),
+        *(answers.get(question["id"]) for question in questions),
     ]
 
 
@@ -273,12 +318,25 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
-def csv_pieces(rows: Iterable[Row], annotators: list[str], judges: list[str]) -> Iterator[str]:
+def csv_cell(value: Any) -> Any:
+    """A cell as CSV writes it: a multiple-choice answer ``;``-joined, and text safe from
+    spreadsheets."""
+    if isinstance(value, list):
+        value = ";".join(str(part) for part in value)
+    return spreadsheet_safe(value)
+
+
+def csv_pieces(
+    rows: Iterable[Row],
+    annotators: list[str],
+    judges: list[str],
+    questions: Sequence[Question] = (),
+) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(flat_columns(annotators, judges))
+    writer.writerow(flat_columns(annotators, judges, questions))
     for row in rows:
-        writer.writerow([spreadsheet_safe(cell) for cell in flat_row(row, annotators, judges)])
+        writer.writerow([csv_cell(cell) for cell in flat_row(row, annotators, judges, questions)])
         if buffer.tell() >= STREAM_PIECE_CHARS:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -318,9 +376,17 @@ def write_jsonl(rows: Iterable[Row], out: IO[str]) -> int:
     return _write_pieces(jsonl_pieces, rows, out)
 
 
-def write_csv(rows: Iterable[Row], out: IO[str], annotators: list[str], judges: list[str]) -> int:
+def write_csv(
+    rows: Iterable[Row],
+    out: IO[str],
+    annotators: list[str],
+    judges: list[str],
+    questions: Sequence[Question] = (),
+) -> int:
     """Write a header and one line per row (open ``out`` with ``newline=""``)."""
-    return _write_pieces(lambda counted: csv_pieces(counted, annotators, judges), rows, out)
+    return _write_pieces(
+        lambda counted: csv_pieces(counted, annotators, judges, questions), rows, out
+    )
 
 
 def _write_pieces(
@@ -335,14 +401,25 @@ def _write_pieces(
 # --- Parquet ------------------------------------------------------------------------------------
 
 
-def parquet_schema(annotators: list[str], judges: list[str]) -> Any:
+def parquet_schema(
+    annotators: list[str], judges: list[str], questions: Sequence[Question] = ()
+) -> Any:
     import pyarrow as pa
 
     types = {"item_id": pa.int64(), "inclusion_probability": pa.float64()}
     types |= {f"judge_{name}_version": pa.int64() for name in judges}
+    # Answers may be missing (not asked, or annotators split): every answer column is nullable.
+    answer_types = {
+        question_column(q): {MULTI: pa.list_(pa.string()), RATING: pa.int64()}.get(
+            q["kind"], pa.string()
+        )
+        for q in questions
+    }
     return pa.schema(
-        pa.field(name, types.get(name, pa.string()), nullable=name not in types)
-        for name in flat_columns(annotators, judges)
+        pa.field(
+            name, answer_types.get(name, types.get(name, pa.string())), nullable=name not in types
+        )
+        for name in flat_columns(annotators, judges, questions)
     )
 
 
@@ -351,21 +428,24 @@ def write_parquet(
     path: str | Path | IO[bytes],
     annotators: list[str],
     judges: list[str],
+    questions: Sequence[Question] = (),
     *,
     batch_rows: int = PARQUET_BATCH_ROWS,
 ) -> int:
     """Write the flat columns of CSV, typed: text as nullable strings, ``item_id`` as int64,
-    ``inclusion_probability`` as float64; one row group per ``batch_rows`` rows."""
+    ``inclusion_probability`` as float64, a rating as int64 and a multiple-choice answer as a
+    list of strings; one row group per ``batch_rows`` rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = parquet_schema(annotators, judges)
+    schema = parquet_schema(annotators, judges, questions)
     names = schema.names
     count = 0
     with pq.ParquetWriter(path, schema, compression="zstd") as writer:
         columns: list[list[Any]] = [[] for _ in names]
         for row in rows:
-            for column, value in zip(columns, flat_row(row, annotators, judges), strict=True):
+            cells = flat_row(row, annotators, judges, questions)
+            for column, value in zip(columns, cells, strict=True):
                 column.append(value)
             count += 1
             if len(columns[0]) >= batch_rows:
@@ -436,11 +516,11 @@ def _jsonl_of(export: GoldExport, rows: Iterable[Row]) -> Iterator[str]:
 
 
 def _csv_of(export: GoldExport, rows: Iterable[Row]) -> Iterator[str]:
-    return csv_pieces(rows, export.annotators, export.judges)
+    return csv_pieces(rows, export.annotators, export.judges, export.questions)
 
 
 def _parquet_of(export: GoldExport, rows: Iterable[Row], target: str | Path | IO[bytes]) -> int:
-    return write_parquet(rows, target, export.annotators, export.judges)
+    return write_parquet(rows, target, export.annotators, export.judges, export.questions)
 
 
 FORMATS: dict[str, ExportFormat] = {

@@ -16,9 +16,11 @@ from typing import TypeVar
 from django.utils.safestring import SafeString
 
 from analysis import metrics
+from analysis.question_reports import QuestionSection, question_section
 from analysis.selectors import (
     CampaignData,
     JudgeColumn,
+    campaign_answers,
     run_judge_columns,
     run_verdict_labels,
 )
@@ -156,6 +158,8 @@ class AgreementReportPage:
     unsettled: int = 0
     # Judges with several versions, each version on the gold items that all of them judged.
     versions: list[JudgeVersions] = field(default_factory=list)
+    # Agreement per question after the label (None when the scheme asks none).
+    questions: QuestionSection | None = None
 
 
 @dataclass(frozen=True)
@@ -249,6 +253,7 @@ def agreement_report(*, data: CampaignData, run_labels: dict[int, str]) -> Agree
             for gold, ratings in zip(data.gold, data.ratings, strict=True)
             if gold is None and len({r for r in ratings if r is not None}) > 1
         ),
+        questions=question_section(data=data, answers=campaign_answers(data=data)),
     )
 
 

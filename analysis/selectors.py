@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import QuerySet
 
 from annotate.models import Assignment, AssignmentStatus, Campaign, GoldLabel, Item
-from annotate.schemes import scheme_values
+from annotate.schemes import scheme_questions, scheme_values
 from annotate.selectors import campaign_population
 from inference.models import GenerationRun
 from judging.models import JUDGE_CLASSES, JudgeRun, Verdict
@@ -186,3 +187,59 @@ def run_verdict_labels(*, campaign: Campaign, run_id: int, judge: str) -> list[s
     )
     verdicts = Verdict.objects.filter(judge_run=judge_run, response__in=population.values("pk"))
     return list(verdicts.values_list("label", flat=True))
+
+
+@dataclass
+class CampaignAnswers:
+    """The answers to a campaign's questions after the label, parallel to ``CampaignData``:
+    ``people`` has a row per item and a column per annotator (``CampaignData.annotators``), the
+    answers given with that annotator's label or None where they gave no label; ``judges`` has,
+    per judge version that answered any question, a row per item with its verdict's answers (None
+    where it gave no verdict)."""
+
+    questions: list[dict[str, Any]]
+    people: list[list[dict[str, Any] | None]] = field(default_factory=list)
+    judges: dict[str, list[dict[str, Any] | None]] = field(default_factory=dict)
+
+
+def campaign_answers(*, data: CampaignData) -> CampaignAnswers:
+    answers = CampaignAnswers(questions=scheme_questions(data.campaign.label_scheme))
+    if not answers.questions:
+        return answers
+    columns = {
+        annotator_id: column
+        for column, annotator_id in enumerate(annotator_pseudonyms(campaign=data.campaign))
+    }
+    rows = Assignment.objects.filter(
+        item__campaign=data.campaign, status=AssignmentStatus.DONE
+    ).values_list("item_id", "annotator_id", "label__answers")
+    by_item: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+    for item_id, annotator_id, given in rows.iterator(chunk_size=5000):
+        by_item[item_id][columns[annotator_id]] = given or {}
+    answers.people = [
+        [by_item[item_id].get(column) for column in range(len(columns))]
+        for item_id in data.item_ids
+    ]
+    answers.judges = _judge_answers(data)
+    return answers
+
+
+def _judge_answers(data: CampaignData) -> dict[str, list[dict[str, Any] | None]]:
+    """Per judge version (the newest run of each on each run, as the reports read verdicts):
+    its verdicts' answers per item; judges that answered no question are left out."""
+    item_of_response = dict(
+        Item.objects.filter(campaign=data.campaign).values_list("response_id", "pk")
+    )
+    row_of_item = {item_id: row for row, item_id in enumerate(data.item_ids)}
+    found: dict[str, list[dict[str, Any] | None]] = {}
+    for run in GenerationRun.objects.filter(pk__in=set(data.run_ids)).order_by("pk"):
+        for judge_run in latest_judge_runs(run=run):
+            verdicts = Verdict.objects.filter(
+                judge_run=judge_run, response__items__campaign=data.campaign
+            ).values_list("response_id", "answers")
+            for response_id, given in verdicts.iterator(chunk_size=5000):
+                if not given:
+                    continue
+                column = found.setdefault(judge_run.judge.label, [None] * len(data.item_ids))
+                column[row_of_item[item_of_response[response_id]]] = given
+    return dict(sorted(found.items(), key=_by_version))

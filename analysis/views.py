@@ -8,8 +8,9 @@ from django.views.decorators.http import require_GET
 
 from accounts.numbers import whole_number
 from accounts.roles import researcher_required
+from analysis.question_reports import refusal_charts, refusal_report
 from analysis.reports import agreement_charts, agreement_report, run_report, run_report_chart
-from analysis.selectors import campaign_data, runs_for_report
+from analysis.selectors import campaign_answers, campaign_data, runs_for_report
 from annotate.models import Campaign
 from annotate.selectors import demo_label_count
 from inference.selectors import run_list
@@ -40,3 +41,20 @@ def agreement_page(request: HttpRequest, pk: int) -> HttpResponse:
         "demo_labels": demo_label_count(campaign=campaign),
     }
     return render(request, "analysis/agreement.html", context)
+
+
+@researcher_required
+@require_GET
+def refusal_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """How models refuse: per model and category, what their refusals do, and how well."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    run_titles = {run.pk: f"{run.model_name} (run {run.pk})" for run in campaign.runs.all()}
+    data = campaign_data(campaign=campaign)
+    report = refusal_report(data=data, answers=campaign_answers(data=data), run_titles=run_titles)
+    context = {
+        "campaign": campaign,
+        "report": report,
+        "charts": refusal_charts(report),
+        "demo_labels": demo_label_count(campaign=campaign),
+    }
+    return render(request, "analysis/refusals.html", context)

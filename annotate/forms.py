@@ -9,7 +9,7 @@ from django.http import QueryDict
 
 from accounts.numbers import MAX_INT, whole_number
 from accounts.roles import ANNOTATOR
-from annotate.models import Sampling
+from annotate.models import CampaignKind, Sampling
 from annotate.schemes import BUILT_IN_SCHEMES, COCONOT, CUSTOM, SchemeError, scheme_for
 from annotate.selectors import run_categories
 from inference.models import GenerationRun
@@ -19,6 +19,13 @@ from judging.models import Judge
 class CampaignForm(forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    kind = forms.ChoiceField(
+        choices=CampaignKind.choices,
+        initial=CampaignKind.SINGLE,
+        required=False,  # a form posted without it (a script's) makes a single campaign
+        help_text="Side by side: two runs or more over one benchmark, their answers to each "
+        "prompt compared in pairs, with the side-by-side label scheme.",
+    )
     runs = forms.ModelMultipleChoiceField(
         queryset=GenerationRun.objects.select_related("benchmark").order_by("-created_at"),
         widget=forms.CheckboxSelectMultiple,
@@ -107,6 +114,7 @@ class CampaignForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        data["kind"] = data.get("kind") or CampaignKind.SINGLE
         if "scheme" in data:
             try:
                 data["label_scheme"] = scheme_for(

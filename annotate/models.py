@@ -13,6 +13,15 @@ class Sampling(models.TextChoices):
     JUDGE_DISAGREEMENT = "judge_disagreement", "Judge disagreement first"
 
 
+class CampaignKind(models.TextChoices):
+    """Single: an item is one response, labelled with the scheme. Pairwise: an item is two
+    responses to the same prompt from different runs, shown side by side (``Item.response_b``,
+    ``Item.swapped``) and labelled with the side-by-side scheme (annotate/schemes.py)."""
+
+    SINGLE = "single", "One response at a time"
+    PAIRWISE = "pairwise", "Two responses side by side"
+
+
 class CampaignStatus(models.TextChoices):
     """Open: annotators label. Closed: no more labels; annotators still see it, marked closed,
     and researchers review, settle and report as before. Archived: closed, and also hidden
@@ -29,6 +38,9 @@ class Campaign(models.Model):
 
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    kind = models.CharField(
+        max_length=20, choices=CampaignKind.choices, default=CampaignKind.SINGLE
+    )
     runs = models.ManyToManyField(GenerationRun, related_name="campaigns")
     categories = models.JSONField(default=list, blank=True)
     subcategories = models.JSONField(default=list, blank=True)
@@ -84,6 +96,10 @@ class Campaign(models.Model):
         return self.status == CampaignStatus.OPEN
 
     @property
+    def is_pairwise(self) -> bool:
+        return self.kind == CampaignKind.PAIRWISE
+
+    @property
     def pool_was_smaller(self) -> bool:
         """Fewer items drawn than asked, because the pool had fewer responses."""
         asked, drawn = self.sample_size_asked, self.sample_size
@@ -91,8 +107,17 @@ class Campaign(models.Model):
 
 
 class Item(models.Model):
+    """One response to label, or in a pairwise campaign two responses to the same prompt from
+    different runs: ``response`` (the lower id of the two) and ``response_b``. Every annotator
+    sees the pair in the same order, fixed when the item is made: ``response`` on the left
+    unless ``swapped``. Labels say left or right, as the annotator saw them."""
+
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items")
     response = models.ForeignKey(Response, on_delete=models.PROTECT, related_name="items")
+    response_b = models.ForeignKey(
+        Response, on_delete=models.PROTECT, related_name="items_as_b", null=True, blank=True
+    )
+    swapped = models.BooleanField(default=False)
     # Probability with which sampling drew this response from its run: analysis weights each
     # item by its inverse to describe the whole run rather than the oversampled hard cases.
     inclusion_probability = models.FloatField(default=1.0)
@@ -107,7 +132,30 @@ class Item(models.Model):
     class Meta:
         ordering = ["campaign_id", "position", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "response"], name="item_unique_response"),
+            # A single response is an item once; in a pairwise campaign with three runs or more
+            # a response meets each other run's, so there the pair is what is unique.
+            models.UniqueConstraint(
+                fields=["campaign", "response"],
+                condition=models.Q(response_b__isnull=True),
+                name="item_unique_response",
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "response", "response_b"],
+                condition=models.Q(response_b__isnull=False),
+                name="item_unique_pair",
+            ),
+            # Two different responses, the lower id first: a pair cannot be an item twice in
+            # the other order, nor a response be compared with itself. That both answer the
+            # same prompt (hence come from different runs) is checked when items are made.
+            models.CheckConstraint(
+                condition=models.Q(response_b__isnull=True)
+                | models.Q(response__lt=models.F("response_b")),
+                name="item_pair_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(response_b__isnull=False) | models.Q(swapped=False),
+                name="item_single_not_swapped",
+            ),
             models.CheckConstraint(
                 condition=models.Q(inclusion_probability__gt=0)
                 & models.Q(inclusion_probability__lte=1),
@@ -125,6 +173,20 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return f"Item {self.pk} of campaign {self.campaign_id}"
+
+    @property
+    def left(self) -> Response:
+        """The response shown on the left (a pairwise item's; a single item's only one)."""
+        if self.swapped and self.response_b is not None:
+            return self.response_b
+        return self.response
+
+    @property
+    def right(self) -> Response | None:
+        """The response shown on the right; None for a single item."""
+        if self.response_b is None:
+            return None
+        return self.response if self.swapped else self.response_b
 
 
 class AssignmentStatus(models.TextChoices):

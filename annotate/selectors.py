@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from itertools import combinations
 
 from django.contrib.auth.models import User
 from django.db.models import (
@@ -78,6 +79,48 @@ def campaign_candidates(
     )
     rows = responses.order_by("pk").values_list("pk", "prompt__subcategory")
     return [Candidate(response_id, subcategory) for response_id, subcategory in rows]
+
+
+@dataclass(frozen=True)
+class PairCandidate:
+    """Two answered responses to one prompt from different runs, the lower id first."""
+
+    response_id: int
+    response_b_id: int
+    subcategory: str
+
+
+def pairwise_candidates(
+    *,
+    runs: Iterable[GenerationRun],
+    categories: Collection[str] = (),
+    subcategories: Collection[str] = (),
+    exclude_truncated: bool = False,
+) -> list[PairCandidate]:
+    """Every pair of the runs' responses to the same prompt (each pair of runs, each prompt
+    both answered inside the campaign's filters), in a fixed order."""
+    responses = campaign_population(
+        runs=runs,
+        categories=categories,
+        subcategories=subcategories,
+        exclude_truncated=exclude_truncated,
+    )
+    by_prompt: dict[int, list[int]] = {}
+    subcategory_of: dict[int, str] = {}
+    rows = responses.order_by("prompt_id", "pk").values_list(
+        "pk", "prompt_id", "prompt__subcategory"
+    )
+    for response_id, prompt_id, subcategory in rows.iterator(chunk_size=5000):
+        by_prompt.setdefault(prompt_id, []).append(response_id)
+        subcategory_of[prompt_id] = subcategory
+    # One response per run and prompt (a unique constraint), so two responses to one prompt
+    # always come from two different runs.
+    pairs = [
+        PairCandidate(first, second, subcategory_of[prompt_id])
+        for prompt_id, ids in by_prompt.items()
+        for first, second in combinations(ids, 2)
+    ]
+    return sorted(pairs, key=lambda pair: (pair.response_id, pair.response_b_id))
 
 
 def judge_readings(*, candidates: list[Candidate], judges: Collection[Judge]) -> list[JudgeReading]:
@@ -256,19 +299,35 @@ SCREEN_FIELDS = (
     "label__answers",
     "label__note",
 )
+# A pairwise item's second response, and which side each is on: read in the same query, by a
+# join that single campaigns never pay for.
+PAIRWISE_SCREEN_FIELDS = (
+    "item__swapped",
+    "item__response_b",
+    "item__response_b__text",
+    "item__response_b__finish_reason",
+    "item__response_b__run",
+    "item__response_b__run__model_name",
+)
 
 
-def screen_for(*, assignment_id: int) -> Screen:
-    """One query: the item, its response and prompt, the annotator's label if any, and the
-    current rubric of the prompt's subcategory (as two correlated subqueries)."""
+def screen_for(*, assignment_id: int, pairwise: bool = False) -> Screen:
+    """One query: the item, its response and prompt (with ``pairwise``, its second response
+    too), the annotator's label if any, and the current rubric of the prompt's subcategory (as
+    two correlated subqueries)."""
     rubric = Rubric.objects.filter(
         benchmark_id=OuterRef("item__response__prompt__benchmark_id"),
         subcategory=OuterRef("item__response__prompt__subcategory"),
         is_current=True,
     ).order_by()
+    related = ["item__response__prompt", "item__response__run", "label"]
+    fields = list(SCREEN_FIELDS)
+    if pairwise:
+        related.append("item__response_b__run")
+        fields += PAIRWISE_SCREEN_FIELDS
     assignment = (
-        Assignment.objects.select_related("item__response__prompt", "item__response__run", "label")
-        .only(*SCREEN_FIELDS)
+        Assignment.objects.select_related(*related)
+        .only(*fields)
         .annotate(
             rubric_acceptable=Subquery(rubric.values("acceptable")[:1]),
             rubric_unacceptable=Subquery(rubric.values("unacceptable")[:1]),
@@ -443,8 +502,11 @@ def review_rows(
         rubric_acceptable=Subquery(rubric.values("acceptable")[:1]),
         rubric_unacceptable=Subquery(rubric.values("unacceptable")[:1]),
     )
+    related = ["response__prompt", "response__run", "gold", "gold__decided_by"]
+    if campaign.is_pairwise:
+        related.append("response_b__run")
     items = (
-        items.select_related("response__prompt", "response__run", "gold", "gold__decided_by")
+        items.select_related(*related)
         .prefetch_related(
             Prefetch(
                 "assignments",
@@ -457,15 +519,16 @@ def review_rows(
         .order_by("-n_labels", "position")
     )
     if reveal_verdicts:
-        items = items.prefetch_related(
-            Prefetch(
-                "response__verdicts",
-                queryset=Verdict.objects.select_related("judge_run__judge").order_by(
-                    "judge_run__judge__name", "-judge_run_id"
-                ),
-                to_attr="judge_verdicts",
-            )
+        verdicts = Verdict.objects.select_related("judge_run__judge").order_by(
+            "judge_run__judge__name", "-judge_run_id"
         )
+        items = items.prefetch_related(
+            Prefetch("response__verdicts", queryset=verdicts, to_attr="judge_verdicts")
+        )
+        if campaign.is_pairwise:
+            items = items.prefetch_related(
+                Prefetch("response_b__verdicts", queryset=verdicts, to_attr="judge_verdicts")
+            )
     return items
 
 

@@ -16,6 +16,7 @@ from accounts.numbers import whole_number
 from accounts.validation import UnstorableInput, json_loads
 from annotate.models import Assignment, Campaign
 from annotate.selectors import (
+    Screen,
     annotator_progress,
     campaign_for_annotator,
     campaigns_for_annotator,
@@ -59,12 +60,17 @@ def _answers(request: HttpRequest) -> dict[str, Any]:
     return answers
 
 
+def _screen(campaign: Campaign, assignment_id: int) -> Screen:
+    """What the annotator sees of an item: a pairwise campaign's two responses, or one."""
+    return screen_for(assignment_id=assignment_id, pairwise=campaign.is_pairwise)
+
+
 def _next_partial(request: HttpRequest, campaign: Campaign, exclude: list[int]) -> HttpResponse:
     """The item to hold ahead of the one now on screen, plus the annotator's bar (out of band)."""
     upcoming = assignment_next(campaign=campaign, user=_user(request), exclude=exclude)
     context = {
         "campaign": campaign,
-        "screen": screen_for(assignment_id=upcoming.pk) if upcoming else None,
+        "screen": _screen(campaign, upcoming.pk) if upcoming else None,
         "progress": annotator_progress(campaign=campaign, user=_user(request)),
     }
     return render(request, "annotate/label.html#upcoming", context)
@@ -91,8 +97,8 @@ def label_page(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "campaign": campaign,
         "guidelines": markdown_safe(campaign.guidelines),
-        "current": screen_for(assignment_id=current.pk) if current else None,
-        "ahead": screen_for(assignment_id=ahead.pk) if ahead else None,
+        "current": _screen(campaign, current.pk) if current else None,
+        "ahead": _screen(campaign, ahead.pk) if ahead else None,
         "progress": annotator_progress(campaign=campaign, user=_user(request)),
     }
     return render(request, "annotate/label.html", context)
@@ -147,5 +153,5 @@ def undo_partial(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if previous is None:
         return HttpResponse(status=204)
-    context = {"campaign": campaign, "screen": screen_for(assignment_id=previous.pk)}
+    context = {"campaign": campaign, "screen": _screen(campaign, previous.pk)}
     return render(request, "annotate/label.html#item", context)

@@ -65,4 +65,7 @@ def agreement_report_json(report: AgreementReportPage) -> dict[str, Any]:
         "judge_misses": plain(report.misses),
         # Judges with several versions: each version on the gold items all of them judged.
         "judge_versions": plain(report.versions),
+        # Agreement per question after the label: annotators among themselves ("people") and
+        # each judge that answers the questions against them ("judges"); null without questions.
+        "questions": plain(report.questions),
     }

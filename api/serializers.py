@@ -16,8 +16,15 @@ from rest_framework import serializers
 
 from accounts.numbers import MAX_INT, whole_number
 from accounts.roles import ANNOTATOR
-from annotate.models import Campaign, GoldLabel, Label, Sampling
-from annotate.schemes import BUILT_IN_SCHEMES, COCONOT, CUSTOM, SchemeError, scheme_for
+from annotate.models import Campaign, CampaignKind, GoldLabel, Label, Sampling
+from annotate.schemes import (
+    BUILT_IN_SCHEMES,
+    COCONOT,
+    CUSTOM,
+    PAIRWISE,
+    SchemeError,
+    scheme_for,
+)
 from annotate.services.campaigns import CAMPAIGN_SETTINGS
 from benchmarks.models import Benchmark, Prompt
 from inference.models import GenerationRun, ModelSpec, Response
@@ -213,6 +220,17 @@ class LabelSerializer(serializers.ModelSerializer[Label]):
     campaign = serializers.IntegerField(source="assignment.item.campaign_id", read_only=True)
     item = serializers.IntegerField(source="assignment.item_id", read_only=True)
     response = serializers.IntegerField(source="assignment.item.response_id", read_only=True)
+    response_b = serializers.IntegerField(
+        source="assignment.item.response_b_id",
+        read_only=True,
+        allow_null=True,
+        help_text="A pairwise item's second response; null for a single response.",
+    )
+    swapped = serializers.BooleanField(
+        source="assignment.item.swapped",
+        read_only=True,
+        help_text="Pairwise: response_b was shown on the left (labels say left or right).",
+    )
     annotator = serializers.CharField(
         source="assignment.annotator.username", read_only=True, help_text="Username."
     )
@@ -224,6 +242,8 @@ class LabelSerializer(serializers.ModelSerializer[Label]):
             "campaign",
             "item",
             "response",
+            "response_b",
+            "swapped",
             "annotator",
             "value",
             "note",
@@ -237,6 +257,17 @@ class LabelSerializer(serializers.ModelSerializer[Label]):
 class GoldLabelSerializer(serializers.ModelSerializer[GoldLabel]):
     campaign = serializers.IntegerField(source="item.campaign_id", read_only=True)
     response = serializers.IntegerField(source="item.response_id", read_only=True)
+    response_b = serializers.IntegerField(
+        source="item.response_b_id",
+        read_only=True,
+        allow_null=True,
+        help_text="A pairwise item's second response; null for a single response.",
+    )
+    swapped = serializers.BooleanField(
+        source="item.swapped",
+        read_only=True,
+        help_text="Pairwise: response_b was shown on the left (labels say left or right).",
+    )
     decided_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True, help_text="Username."
     )
@@ -248,6 +279,8 @@ class GoldLabelSerializer(serializers.ModelSerializer[GoldLabel]):
             "campaign",
             "item",
             "response",
+            "response_b",
+            "swapped",
             "value",
             "source",
             "reason",
@@ -348,6 +381,11 @@ SCHEME_CHOICES = [*BUILT_IN_SCHEMES, CUSTOM]
 class CampaignCreateSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, default="", allow_blank=True)
+    kind = serializers.ChoiceField(
+        choices=CampaignKind.choices,
+        default=CampaignKind.SINGLE,
+        help_text="'pairwise': two runs or more over one benchmark, compared side by side.",
+    )
     runs = serializers.PrimaryKeyRelatedField(
         queryset=GenerationRun.objects.all(), many=True, help_text="Ids of generation runs."
     )
@@ -370,7 +408,8 @@ class CampaignCreateSerializer(serializers.Serializer[Any]):
     scheme = serializers.ChoiceField(
         choices=SCHEME_CHOICES,
         required=False,
-        help_text=f"Built-in label scheme, or {CUSTOM!r} with custom_scheme; default {COCONOT!r}.",
+        help_text=f"Built-in label scheme, or {CUSTOM!r} with custom_scheme; default {COCONOT!r} "
+        f"({PAIRWISE!r} for a pairwise campaign).",
     )
     custom_scheme = serializers.JSONField(
         required=False,
@@ -391,7 +430,8 @@ class CampaignCreateSerializer(serializers.Serializer[Any]):
         """Swap ``scheme`` and ``custom_scheme`` for the frozen ``label_scheme``, as the
         campaign form does."""
         custom = attrs.pop("custom_scheme", None)
-        scheme = attrs.pop("scheme", CUSTOM if custom is not None else COCONOT)
+        kind_default = PAIRWISE if attrs.get("kind") == CampaignKind.PAIRWISE else COCONOT
+        scheme = attrs.pop("scheme", CUSTOM if custom is not None else kind_default)
         if custom is not None and scheme != CUSTOM:
             raise serializers.ValidationError(
                 {"custom_scheme": f"A custom scheme needs scheme {CUSTOM!r}, not {scheme!r}."}

@@ -364,6 +364,8 @@ SPECTACULAR_SETTINGS = {
     # Separate request and response components: the write endpoints take other fields than
     # they return.
     "COMPONENT_SPLIT_REQUEST": True,
+    # Campaigns have a kind (single, pairwise) as benchmarks do: each enum named apart.
+    "ENUM_NAME_OVERRIDES": {"CampaignKindEnum": "annotate.models.CampaignKind"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_error_responses",

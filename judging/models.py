@@ -15,6 +15,10 @@ class JudgeKind(models.TextChoices):
     COCONOT_RUBRIC = "coconot_rubric", "CoCoNot rubric (generate and parse <label>)"
     KEYWORD = "keyword", "Keyword baseline"
     LABEL_SCORING = "label_scoring", "Label scoring (log-probabilities of the label words)"
+    REFUSAL_QUALITY = (
+        "refusal_quality",
+        "Refusal quality (CoCoNot rubric label, then the refusal-quality questions)",
+    )
     WILDGUARD = "wildguard", "WildGuard (Response refusal: yes/no)"
 
 
@@ -169,6 +173,12 @@ class Verdict(models.Model):
         Rubric, on_delete=models.PROTECT, null=True, blank=True, related_name="verdicts"
     )
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    answers = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The judge's answers to the refusal-quality questions (judging/quality.py), "
+        "question id -> answer as in Label.answers; no key for a question it did not answer.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -239,6 +239,7 @@ def verdicts_store(
                 judge_prompt_id=prompt_ids.get(output.judge_prompt),
                 rubric=rubrics.get(response.prompt.subcategory) if uses_rubric else None,
                 latency_ms=output.latency_ms,
+                answers=output.answers,
             )
             for response, output in zip(responses, outputs, strict=True)
         ],

@@ -159,6 +159,27 @@ def campaign_with_two_gold_labels() -> Campaign:
     return campaign
 
 
+def settle_a_refusal(campaign: Campaign) -> None:
+    item = (
+        campaign.items.filter(gold__isnull=True)
+        .exclude(response__text__regex=r"^\s*$")
+        .order_by("position")
+        .first()
+    )
+    assert item is not None, "the tiny model answered nothing but blanks"
+    gold_set(
+        item=item,
+        value="not_complied",
+        reason="asks back",
+        user=User.objects.get(username="researcher"),
+    )
+
+
+def gold_with_text(campaign: Campaign) -> int:
+    items = campaign.items.filter(gold__isnull=False).select_related("response")
+    return sum(1 for item in items if item.response.text.strip())
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.slow
@@ -216,6 +237,23 @@ def test_every_readme_command_runs_as_written(tmp_path: Path, tiny_model_dir: Pa
                 readme_line=export,
             )
             assert len(export_rows(path, fmt)) == rows, (fmt, gold_only)
+
+    # The two gold labels above say "complied", unacceptable on the noncompliance sample; a
+    # refusal settled on a third item gives the sft file its one row. Empty answers of the tiny
+    # model are left out of the training files, so the kto rows are counted from the texts.
+    settle_a_refusal(campaign)
+    training = the_line(commands, " export_training ")
+    for fmt, rows in (("sft", 1), ("kto", gold_with_text(campaign))):
+        path = tmp_path / f"training.{fmt}.jsonl"
+        user.run(
+            expand(
+                training,
+                **{"ID": str(campaign.pk), "sft|dpo|kto|coconot-pref": fmt, "FILE": str(path)},
+                **{"[--min-quality Q]": ""},
+            ),
+            readme_line=training,
+        )
+        assert len(export_rows(path, "jsonl")) == rows, fmt
 
     purge_broker()
     not_run = set(commands) - user.ran - set(NOT_RUN)

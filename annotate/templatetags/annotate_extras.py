@@ -7,6 +7,8 @@ from typing import Any
 
 from django import template
 
+from annotate.models import Item
+from inference.models import Response
 from judging.models import VerdictLabel
 
 register = template.Library()
@@ -29,3 +31,10 @@ VERDICT_NAMES = dict(VerdictLabel.choices)
 def thousands(value: int | None) -> str:
     """1000000 as "1,000,000": counts a researcher compares at a glance."""
     return "" if value is None else f"{value:,}"
+
+
+@register.filter
+def sides(item: Item) -> list[tuple[str, Response]]:
+    """A pairwise item's responses as the annotators saw them: ("Left", …), ("Right", …)."""
+    right = item.right
+    return [("Left", item.left)] + ([("Right", right)] if right is not None else [])

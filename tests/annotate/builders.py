@@ -7,8 +7,8 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from annotate.models import Assignment, Campaign
-from annotate.schemes import COCONOT, scheme_for
+from annotate.models import Assignment, Campaign, CampaignKind
+from annotate.schemes import COCONOT, LEFT_BETTER, PAIRWISE, RIGHT_BETTER, scheme_for
 from annotate.services.campaigns import campaign_create
 from annotate.services.labels import label_submit
 from annotate.services.serving import assignment_next
@@ -106,3 +106,57 @@ def by_response(run: GenerationRun, values: Sequence[str]) -> Callable[[Assignme
     response_ids = run.responses.order_by("pk").values_list("pk", flat=True)
     table = dict(zip(response_ids, values, strict=True))
     return lambda assignment: table[assignment.item.response_id]
+
+
+# --- side by side ---------------------------------------------------------------------------
+
+
+def runs_on_the_same_prompts(
+    count: int,
+    *,
+    models: Sequence[str] = ("alpha", "beta"),
+    categories: Sequence[str] = ("Incomplete requests",),
+    text: str = "{model} answers {n}.",
+) -> list[GenerationRun]:
+    """One run per model over one benchmark of ``count`` prompts (categories in turn), each
+    run answering every prompt: what a pairwise campaign compares."""
+    benchmark = BenchmarkFactory.create()
+    prompts = [
+        PromptFactory.create(benchmark=benchmark, category=categories[n % len(categories)])
+        for n in range(count)
+    ]
+    runs = []
+    for model in models:
+        run = GenerationRun.objects.create(
+            benchmark=benchmark, model_name=model, status="done", total=count
+        )
+        Response.objects.bulk_create(
+            Response(run=run, prompt=prompt, text=text.format(model=model, n=n))
+            for n, prompt in enumerate(prompts)
+        )
+        runs.append(run)
+    return runs
+
+
+def pairwise_over(
+    runs: Sequence[GenerationRun], *, people: Sequence[User] = (), overlap: int = 1, **settings: Any
+) -> Campaign:
+    return campaign_create(
+        name=settings.pop("name", "Side by side"),
+        kind=CampaignKind.PAIRWISE,
+        runs=runs,
+        label_scheme=settings.pop("label_scheme", scheme_for(name=PAIRWISE)),
+        overlap=overlap,
+        annotators=people,
+        **settings,
+    )
+
+
+def prefer(model_name: str) -> Callable[[Assignment], str]:
+    """A rule labelling the side that shows ``model_name``'s response as the better one."""
+
+    def value(assignment: Assignment) -> str:
+        left_model = assignment.item.left.run.model_name
+        return LEFT_BETTER if left_model == model_name else RIGHT_BETTER
+
+    return value

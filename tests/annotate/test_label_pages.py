@@ -212,7 +212,7 @@ def test_a_skipped_item_is_marked_and_the_next_one_comes_back() -> None:
     assert upcoming not in (current, ahead)
 
 
-def label_post_statements(campaign, person) -> int:
+def label_post_statements(campaign, person, value: str = "complied") -> int:
     """SQL statements of one label POST (session, user, label, next item, progress), with the
     annotator's page open as the browser has it: one item on screen, one held ahead."""
     client = logged_in(person)
@@ -220,7 +220,7 @@ def label_post_statements(campaign, person) -> int:
     form = {
         "assignment": current,
         "item": Assignment.objects.get(pk=current).item_id,
-        "value": "complied",
+        "value": value,
         "on_screen": ahead,
     }
     with CaptureQueriesContext(connection) as queries:

@@ -176,6 +176,7 @@ def test_a_multiple_choice_toggles_with_keys_and_a_text_ends_with_enter(
     expect(asking(page)).to_have_text("Anything else?")
     page.keyboard.press("Enter")
     expect(on_screen(page)).to_have_text(c)
+    expect(page.locator("#progress .done-count")).to_have_text("2")  # both labels arrived
 
     assert answers_of(a) == ("bad", {"issues": ["tone", "length"], "comment": "Too long 123"})
     assert answers_of(b) == ("ok", {"comment": ""})

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from annotate.models import Campaign
-from annotate.schemes import COCONOT, scheme_for
+from annotate.schemes import COCONOT, PAIRWISE, scheme_for
 from annotate.services.campaigns import campaign_create
 from inference.models import GenerationRun, Response
 from judging.models import Judge, JudgeRun
@@ -41,7 +41,17 @@ URL_TABLE: dict[str, tuple[int | str, ...]] = {
     "/analysis/runs/": (LOGIN, 403, 200, 200),
     "/analysis/runs/?run={run}": (LOGIN, 403, 200, 200),
     "/analysis/campaigns/{campaign}/": (LOGIN, 403, 200, 200),
+    "/analysis/campaigns/{campaign}/refusals/": (LOGIN, 403, 200, 200),
     "/analysis/campaigns/{campaign}/export/?format=csv": (LOGIN, 403, 200, 200),
+    # The table's campaign has no gold label yet: a researcher is told so (one sentence, 400).
+    "/analysis/campaigns/{campaign}/training/?format=sft": (LOGIN, 403, 400, 400),
+    # A pairwise campaign: its labeling screen, page, review and side-by-side report, which a
+    # campaign of single responses does not have.
+    "/annotate/{pairwise}/": (LOGIN, 200, 404, 404),
+    "/campaigns/{pairwise}/": (LOGIN, 403, 200, 200),
+    "/campaigns/{pairwise}/review/?item={pair_item}": (LOGIN, 403, 200, 200),
+    "/analysis/campaigns/{pairwise}/pairwise/": (LOGIN, 403, 200, 200),
+    "/analysis/campaigns/{campaign}/pairwise/": (LOGIN, 403, 404, 404),
     "/admin/": (ADMIN_LOGIN, ADMIN_LOGIN, 200, 200),
     "/admin/annotate/label/": (ADMIN_LOGIN, ADMIN_LOGIN, 200, 200),
     "/admin/benchmarks/prompt/": (ADMIN_LOGIN, ADMIN_LOGIN, 200, 200),
@@ -62,12 +72,12 @@ URL_TABLE: dict[str, tuple[int | str, ...]] = {
 }
 
 
-def client_for(role: str, campaign: Campaign | None = None) -> Client:
-    """A client logged in with this role; an annotator is put on ``campaign``."""
+def client_for(role: str, *campaigns: Campaign) -> Client:
+    """A client logged in with this role; an annotator is put on ``campaigns``."""
     client = Client()
     if role != "anonymous":
         user = UserFactory.create(role=role)
-        if campaign is not None and role == "annotator":
+        for campaign in campaigns if role == "annotator" else ():
             campaign.annotators.add(user)
         client.force_login(user)
     return client
@@ -84,13 +94,20 @@ def test_each_url_answers_each_role_as_the_table_says(role: str, url: str) -> No
     )
     Response.objects.create(run=run, prompt=benchmark.prompts.get(), text="An answer.")
     campaign = campaign_create(name="c", runs=[run], label_scheme=scheme_for(name=COCONOT))
+    other = GenerationRun.objects.create(benchmark=benchmark, model_name="n", status="done")
+    Response.objects.create(run=other, prompt=benchmark.prompts.get(), text="Another answer.")
+    pairwise = campaign_create(
+        name="p", kind="pairwise", runs=[run, other], label_scheme=scheme_for(name=PAIRWISE)
+    )
     expected = URL_TABLE[url][ROLES.index(role)]
-    response = client_for(role, campaign).get(
+    response = client_for(role, campaign, pairwise).get(
         url.format(
             run=run.pk,
             judge_run=judge_run.pk,
             campaign=campaign.pk,
             item=campaign.items.get().pk,
+            pairwise=pairwise.pk,
+            pair_item=pairwise.items.get().pk,
         )
     )
     if isinstance(expected, int):

@@ -63,7 +63,7 @@ def test_a_worker_generates_then_judges_with_keyword_and_rubric(
     )
     with celery_worker(worker_env(tmp_path)) as worker:
         run = generation_run_create(benchmark=benchmark, model_spec=spec)
-        wait_until(finished(GenerationRun, run.pk), timeout=180, worker=worker)
+        wait_until(finished(GenerationRun, run.pk), timeout=600, worker=worker)
         run.refresh_from_db()
         assert run.status == RunStatus.DONE, run.error
         assert run.responses.count() == benchmark.prompts.count() == 30
@@ -76,7 +76,7 @@ def test_a_worker_generates_then_judges_with_keyword_and_rubric(
             judge_run_create(judge=rubric_judge, run=run),
         ]
         for judge_run in judge_runs:
-            wait_until(finished(JudgeRun, judge_run.pk), timeout=180, worker=worker)
+            wait_until(finished(JudgeRun, judge_run.pk), timeout=600, worker=worker)
 
     keyword_run, rubric_run = (JudgeRun.objects.get(pk=j.pk) for j in judge_runs)
     for judge_run in (keyword_run, rubric_run):
@@ -113,12 +113,12 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(
     env = worker_env(tmp_path, DEMUR_STALL_SECONDS="4")  # the dead chunk is swept quickly
     with celery_worker(env, name="first") as first:
         run = generation_run_create(benchmark=benchmark, model_spec=spec)
-        wait_until(lambda: run.responses.count() > 0, timeout=120, worker=first)
+        wait_until(lambda: run.responses.count() > 0, timeout=600, worker=first)
         first.kill()  # SIGKILL: no warm shutdown, the chunk in hand is not acknowledged
     killed_at = run.responses.count()
     assert killed_at < run.total
     with celery_worker(env, name="second") as second:
-        wait_until(finished(GenerationRun, run.pk), timeout=240, worker=second)
+        wait_until(finished(GenerationRun, run.pk), timeout=600, worker=second)
     run.refresh_from_db()
     assert run.status == RunStatus.DONE, run.error
     per_prompt = run.responses.values("prompt").annotate(n=Count("pk"))

@@ -1,23 +1,18 @@
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser, OutputWrapper
 
-from accounts.numbers import whole_number
 from accounts.validation import StorableArgumentsCommand
+from analysis.cli import campaign_argument, write_complete
 from analysis.exports import (
     CHUNK_SIZE,
     ExportError,
-    ExportFormat,
-    GoldExport,
     export_format,
     gold_export,
 )
-from annotate.models import Campaign
 
 
 class Command(StorableArgumentsCommand):
@@ -55,7 +50,7 @@ class Command(StorableArgumentsCommand):
             fmt = export_format(options["format"])
         except ExportError as error:
             raise CommandError(str(error)) from None
-        campaign = _campaign(options["campaign"])
+        campaign = campaign_argument(options["campaign"])
         output: str = options["output"]
         if output == "-" and not fmt.streams:
             raise CommandError(f"{fmt.title} cannot go to standard output; give a file with -o.")
@@ -71,49 +66,13 @@ class Command(StorableArgumentsCommand):
             count = fmt.write(export, _Raw(self.stdout))
             where = "standard output"
         else:
-            count = _write_file(fmt, export, Path(output))
+            count = write_complete(Path(output), lambda path: fmt.write_path(export, path))
             where = output
         message = f"Wrote {count} rows of campaign {campaign.pk} to {where}."
         if output == "-":
             self.stderr.write(message)
         else:
             self.stdout.write(message)
-
-
-def _campaign(value: str) -> Campaign:
-    number = whole_number(value)
-    campaign = Campaign.objects.filter(pk=number).first() if number is not None else None
-    if campaign is None:
-        raise CommandError(f"There is no campaign with id {value!r}.")
-    return campaign
-
-
-def _write_file(fmt: ExportFormat, export: GoldExport, path: Path) -> int:
-    """Write next to ``path`` under a temporary name and rename at the end: an interrupted or
-    failed export leaves nothing, and an existing file is replaced only by a complete one."""
-    if path.is_dir():
-        raise CommandError(f"Cannot write {path}: it is a directory.")
-    try:
-        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    except OSError as error:
-        raise CommandError(f"Cannot write {path}: {error.strerror}.") from None
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        count = fmt.write_path(export, temporary)
-        temporary.chmod(0o666 & ~_umask())
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return count
-
-
-def _umask() -> int:
-    # mkstemp makes the file readable by its owner only; the export gets the usual mode.
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 class _Raw:

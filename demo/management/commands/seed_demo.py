@@ -10,6 +10,7 @@ from demo.services import (
     DEMO_OVERLAP,
     demo_campaign_ensure,
     demo_model_available,
+    demo_pairwise_campaign_ensure,
     demo_runs,
     demo_runs_start,
     demo_seed,
@@ -50,6 +51,11 @@ class Command(StorableArgumentsCommand):
             self.stdout.write(
                 f"The annotation campaign (overlap {DEMO_OVERLAP}) opens at /annotate/ as soon "
                 "as SmolLM2 has answered (a few minutes)."
+            )
+        pairwise = demo_pairwise_campaign_ensure()
+        if pairwise is not None:
+            self.stdout.write(
+                f"Campaign {pairwise.pk}: {pairwise.items.count()} pairs to compare side by side."
             )
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Demur is starting at {options['url']}"))
