@@ -7,6 +7,10 @@ field names for the prompt (``id``, ``category``, ``subcategory``, ``prompt``, `
 and Parquet flatten the labels and verdicts into one column per annotator (``label_A1``) and per
 judge (``judge_keyword``).
 
+A side-by-side campaign adds ``response_b``, ``model_b``, ``swapped`` (true: ``response_b`` was
+shown on the left) and ``outcome`` (the gold label read through ``swapped``: ``a_wins``,
+``b_wins``, ``tie`` or ``both_bad``); labels stay as annotators saw them (left/right).
+
 A campaign whose scheme asks questions after the label adds the item's answers: a field
 ``answers`` (question id -> answer) in JSON Lines, and one column ``q_<question id>`` per question
 at the end in CSV and Parquet. An item's answer is the one more than half of its annotators gave,
@@ -34,6 +38,7 @@ from django.db.models import Q
 
 from analysis.answers import MULTI, RATING, item_answers, majority
 from analysis.selectors import annotator_pseudonyms, latest_judge_runs
+from analysis.sides import outcome
 from annotate.models import Assignment, AssignmentStatus, Campaign, Item
 from annotate.schemes import scheme_questions
 from judging.models import Verdict
@@ -55,6 +60,10 @@ Key = tuple[int, int]
 PROMPT_FIELDS = ("id", "category", "subcategory", "prompt", "response", "model")
 GOLD_FIELDS = ("gold_label", "gold_source")
 ITEM_FIELDS = ("item_id", "inclusion_probability")
+# A side-by-side campaign's second response, which side it was shown on, and what the gold label
+# says about the two models ("a_wins": ``model``'s response was better, "b_wins": ``model_b``'s,
+# "tie", "both_bad"); after the item's fields, before the answers.
+PAIR_FIELDS = ("response_b", "model_b", "swapped", "outcome")
 
 
 class ExportError(ValueError):
@@ -92,9 +101,14 @@ class GoldExport:
         """The scheme's questions after the label, each a column ``q_<id>``."""
         return scheme_questions(self.campaign.label_scheme)
 
+    @property
+    def pair(self) -> bool:
+        """A side-by-side campaign: its rows carry the second response (``PAIR_FIELDS``)."""
+        return self.campaign.is_pairwise
+
     def columns(self) -> list[str]:
         """The flat columns of CSV and Parquet, in order."""
-        return flat_columns(self.annotators, self.judges, self.questions)
+        return flat_columns(self.annotators, self.judges, self.questions, pair=self.pair)
 
     def rows(self) -> Iterator[Row]:
         after: Key | None = None
@@ -145,6 +159,9 @@ class GoldExport:
                 "response__run__model_name",
                 "gold__value",
                 "gold__source",
+                "response_b__text",
+                "response_b__run__model_name",
+                "swapped",
             )
         )
         return list(rows[: self.chunk_size])
@@ -167,6 +184,9 @@ class GoldExport:
             model,
             gold_value,
             gold_source,
+            response_b,
+            model_b,
+            swapped,
         ) in chunk:
             row = {
                 "id": external_id,
@@ -183,6 +203,13 @@ class GoldExport:
                 "item_id": item_id,
                 "inclusion_probability": probability,
             }
+            if self.pair:
+                row |= {
+                    "response_b": response_b,
+                    "model_b": model_b,
+                    "swapped": swapped,
+                    "outcome": outcome(gold_value, swapped=swapped) if gold_value else None,
+                }
             if self.questions:
                 row["answers"] = self._item_answers(gold_value, answers.get(item_id, []))
             yield row
@@ -265,7 +292,11 @@ def gold_rows(
 
 
 def flat_columns(
-    annotators: list[str], judges: list[str], questions: Sequence[Question] = ()
+    annotators: list[str],
+    judges: list[str],
+    questions: Sequence[Question] = (),
+    *,
+    pair: bool = False,
 ) -> list[str]:
     return [
         *PROMPT_FIELDS,
@@ -273,6 +304,7 @@ def flat_columns(
         *(f"label_{name}" for name in annotators),
         *(column for name in judges for column in (f"judge_{name}", f"judge_{name}_version")),
         *ITEM_FIELDS,
+        *(PAIR_FIELDS if pair else ()),
         *(question_column(question) for question in questions),
     ]
 
@@ -282,7 +314,12 @@ def question_column(question: Question) -> str:
 
 
 def flat_row(
-    row: Row, annotators: list[str], judges: list[str], questions: Sequence[Question] = ()
+    row: Row,
+    annotators: list[str],
+    judges: list[str],
+    questions: Sequence[Question] = (),
+    *,
+    pair: bool = False,
 ) -> list[Any]:
     """A row as the flat columns of ``GoldExport.columns()``."""
     labels, verdicts = row["labels"], row["judges"]
@@ -293,6 +330,7 @@ def flat_row(
         *(labels.get(name) for name in annotators),
         *(cell for name in judges for cell in (verdicts.get(name), judge_label_parts(name)[1])),
         *(row[name] for name in ITEM_FIELDS),
+        *(row[name] for name in (PAIR_FIELDS if pair else ())),
         *(answers.get(question["id"]) for question in questions),
     ]
 
@@ -331,12 +369,15 @@ def csv_pieces(
     annotators: list[str],
     judges: list[str],
     questions: Sequence[Question] = (),
+    *,
+    pair: bool = False,
 ) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(flat_columns(annotators, judges, questions))
+    writer.writerow(flat_columns(annotators, judges, questions, pair=pair))
     for row in rows:
-        writer.writerow([csv_cell(cell) for cell in flat_row(row, annotators, judges, questions)])
+        cells = flat_row(row, annotators, judges, questions, pair=pair)
+        writer.writerow([csv_cell(cell) for cell in cells])
         if buffer.tell() >= STREAM_PIECE_CHARS:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -402,11 +443,17 @@ def _write_pieces(
 
 
 def parquet_schema(
-    annotators: list[str], judges: list[str], questions: Sequence[Question] = ()
+    annotators: list[str],
+    judges: list[str],
+    questions: Sequence[Question] = (),
+    *,
+    pair: bool = False,
 ) -> Any:
     import pyarrow as pa
 
     types = {"item_id": pa.int64(), "inclusion_probability": pa.float64()}
+    if pair:
+        types["swapped"] = pa.bool_()
     types |= {f"judge_{name}_version": pa.int64() for name in judges}
     # Answers may be missing (not asked, or annotators split): every answer column is nullable.
     answer_types = {
@@ -419,7 +466,7 @@ def parquet_schema(
         pa.field(
             name, answer_types.get(name, types.get(name, pa.string())), nullable=name not in types
         )
-        for name in flat_columns(annotators, judges, questions)
+        for name in flat_columns(annotators, judges, questions, pair=pair)
     )
 
 
@@ -430,6 +477,7 @@ def write_parquet(
     judges: list[str],
     questions: Sequence[Question] = (),
     *,
+    pair: bool = False,
     batch_rows: int = PARQUET_BATCH_ROWS,
 ) -> int:
     """Write the flat columns of CSV, typed: text as nullable strings, ``item_id`` as int64,
@@ -438,13 +486,13 @@ def write_parquet(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = parquet_schema(annotators, judges, questions)
+    schema = parquet_schema(annotators, judges, questions, pair=pair)
     names = schema.names
     count = 0
     with pq.ParquetWriter(path, schema, compression="zstd") as writer:
         columns: list[list[Any]] = [[] for _ in names]
         for row in rows:
-            cells = flat_row(row, annotators, judges, questions)
+            cells = flat_row(row, annotators, judges, questions, pair=pair)
             for column, value in zip(columns, cells, strict=True):
                 column.append(value)
             count += 1
@@ -516,11 +564,13 @@ def _jsonl_of(export: GoldExport, rows: Iterable[Row]) -> Iterator[str]:
 
 
 def _csv_of(export: GoldExport, rows: Iterable[Row]) -> Iterator[str]:
-    return csv_pieces(rows, export.annotators, export.judges, export.questions)
+    return csv_pieces(rows, export.annotators, export.judges, export.questions, pair=export.pair)
 
 
 def _parquet_of(export: GoldExport, rows: Iterable[Row], target: str | Path | IO[bytes]) -> int:
-    return write_parquet(rows, target, export.annotators, export.judges, export.questions)
+    return write_parquet(
+        rows, target, export.annotators, export.judges, export.questions, pair=export.pair
+    )
 
 
 FORMATS: dict[str, ExportFormat] = {

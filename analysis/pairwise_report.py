@@ -21,12 +21,11 @@ from analysis.pairwise import (
     PositionBias,
     WinRate,
     bradley_terry,
-    flipped,
-    outcome,
     position_bias,
     win_rate,
 )
 from analysis.selectors import annotator_pseudonyms
+from analysis.sides import flipped, outcome
 from annotate.models import Assignment, AssignmentStatus, Campaign, Item
 
 ALL = "All categories"

@@ -41,12 +41,13 @@ import itertools
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from accounts.numbers import whole_number
 from analysis.answers import answer_fits
 from analysis.exports import CHUNK_SIZE, jsonl_pieces
+from analysis.sides import A_WINS, B_WINS, outcome
 from annotate.models import AssignmentStatus, Campaign, GoldLabel, Item, Label
 from annotate.schemes import RATING_SCALE, scheme_questions
 from judging.judges_text import RUBRIC_LABELS
@@ -81,6 +82,26 @@ class GoldResponse:
     # The mean quality rating given by the annotators whose label is the gold label (only they
     # were asked it); None when nobody rated it (an answer that complied is not rated).
     quality: float | None = None
+    # A side-by-side item: the other response and its model, and what the gold label says about
+    # the two (analysis.sides: a_wins, b_wins, tie, both_bad); None for a single item.
+    response_b: str = ""
+    model_b: str = ""
+    outcome: str | None = None
+
+    def sides(self) -> tuple[GoldResponse, GoldResponse] | None:
+        """A side-by-side item's (better, worse) responses, each as a response of its own;
+        None for a tie, both bad, or a single item."""
+        if self.outcome not in (A_WINS, B_WINS):
+            return None
+        a = replace(self, acceptable=self.outcome == A_WINS, outcome=None)
+        b = replace(
+            self,
+            response=self.response_b,
+            model=self.model_b,
+            acceptable=self.outcome == B_WINS,
+            outcome=None,
+        )
+        return (a, b) if self.outcome == A_WINS else (b, a)
 
 
 def acceptability(*, benchmark_kind: str, gold_value: str) -> bool | None:
@@ -190,8 +211,16 @@ def sft_rows(responses: Iterable[GoldResponse], campaign_id: int) -> Iterator[Ro
             yield {"messages": messages, **_trace(campaign_id, response)}
 
 
-def kto_rows(responses: Iterable[GoldResponse], campaign_id: int) -> Iterator[Row]:
+def one_by_one(responses: Iterable[GoldResponse]) -> Iterator[GoldResponse]:
+    """Single responses as they are, and each decided side-by-side item as its better and its
+    worse response."""
     for response in responses:
+        sides = response.sides()
+        yield from sides if sides is not None else (response,)
+
+
+def kto_rows(responses: Iterable[GoldResponse], campaign_id: int) -> Iterator[Row]:
+    for response in one_by_one(responses):
         yield {
             "prompt": _user(response.prompt),
             "completion": _assistant(response.response),
@@ -203,13 +232,16 @@ def kto_rows(responses: Iterable[GoldResponse], campaign_id: int) -> Iterator[Ro
 def preference_pairs(
     responses: Iterable[GoldResponse],
 ) -> Iterator[tuple[GoldResponse, GoldResponse]]:
-    """(chosen, rejected): per prompt, every acceptable response with every unacceptable one.
-    ``responses`` come grouped by prompt, so one prompt's responses are held at a time."""
+    """(chosen, rejected): per prompt, every acceptable response with every unacceptable one;
+    and each decided side-by-side item's better and worse response, as a pair of its own (two
+    items on one prompt compare other models, so they are never crossed). ``responses`` come
+    grouped by prompt, so one prompt's responses are held at a time."""
     for _prompt_id, group in itertools.groupby(responses, key=lambda r: r.prompt_id):
         answers = list(group)
         chosen = [r for r in answers if r.acceptable]
         rejected = [r for r in answers if r.acceptable is False]
         yield from itertools.product(chosen, rejected)
+        yield from (sides for r in answers if (sides := r.sides()) is not None)
 
 
 def dpo_rows(responses: Iterable[GoldResponse], campaign_id: int) -> Iterator[Row]:
@@ -365,7 +397,11 @@ class TrainingExport:
     def _usable(self, responses: Iterable[GoldResponse]) -> Iterator[GoldResponse]:
         for response in responses:
             self.tally.gold += 1
-            if response.acceptable is None:
+            if response.outcome is not None:
+                self._tally_side_by_side(response)
+                if response.sides() is not None:
+                    yield response
+            elif response.acceptable is None:
                 self.tally.unreadable[response.gold_value] += 1
             elif not response.response.strip():
                 # Nothing to learn from, and an empty completion trains a model to say nothing.
@@ -374,6 +410,10 @@ class TrainingExport:
                 self.tally.below_quality += 1
             else:
                 yield response
+
+    def _tally_side_by_side(self, response: GoldResponse) -> None:
+        if response.sides() is None:  # a tie or both bad: no better and worse to learn from
+            self.tally.unreadable[response.outcome or ""] += 1
 
     def _gold_responses(self) -> Iterator[GoldResponse]:
         item_ids = self._ordered_item_ids()
@@ -420,6 +460,9 @@ class TrainingExport:
             "gold__value",
             "gold__source",
             "response__prompt__benchmark__kind",
+            "response_b__text",
+            "response_b__run__model_name",
+            "swapped",
         )
 
 
@@ -440,7 +483,11 @@ def _gold_response(row: tuple[Any, ...], quality: float | None) -> GoldResponse:
         gold_value,
         gold_source,
         benchmark_kind,
+        response_b,
+        model_b,
+        swapped,
     ) = row
+    side_by_side = response_b is not None
     return GoldResponse(
         item_id=item_id,
         prompt_id=prompt_id,
@@ -452,8 +499,13 @@ def _gold_response(row: tuple[Any, ...], quality: float | None) -> GoldResponse:
         model=model,
         gold_value=gold_value,
         gold_source=gold_source,
-        acceptable=acceptability(benchmark_kind=benchmark_kind, gold_value=gold_value),
+        acceptable=None
+        if side_by_side
+        else acceptability(benchmark_kind=benchmark_kind, gold_value=gold_value),
         quality=quality,
+        response_b=response_b or "",
+        model_b=model_b or "",
+        outcome=outcome(gold_value, swapped=swapped) if side_by_side else None,
     )
 
 

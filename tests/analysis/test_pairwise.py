@@ -18,21 +18,15 @@ from scipy.special import expit
 from scipy.stats import bootstrap
 from statsmodels.stats.proportion import binom_test, proportion_confint
 
-from analysis import pairwise
+from analysis import sides
 from analysis.pairwise import (
-    A_WINS,
-    B_WINS,
-    BOTH_BAD,
-    LEFT_BETTER,
-    RIGHT_BETTER,
-    TIE,
     Comparison,
     bradley_terry,
     mm_fits,
-    outcome,
     position_bias,
     win_rate,
 )
+from analysis.sides import A_WINS, B_WINS, BOTH_BAD, LEFT_BETTER, RIGHT_BETTER, TIE, outcome
 from annotate import schemes
 from annotate.models import Assignment, Item
 from annotate.schemes import PAIRWISE, scheme_for
@@ -50,9 +44,9 @@ from tests.factories import UserFactory
 
 
 def test_the_plain_copies_are_the_schemes_values() -> None:
-    assert pairwise.PAIRWISE_VALUES == schemes.PAIRWISE_VALUES
+    assert sides.PAIRWISE_VALUES == schemes.PAIRWISE_VALUES
     assert [choice["value"] for choice in scheme_for(name=PAIRWISE)["choices"]] == list(
-        pairwise.PAIRWISE_VALUES
+        sides.PAIRWISE_VALUES
     )
 
 
@@ -95,7 +89,7 @@ def test_the_win_rate_interval_is_a_percentile_bootstrap_over_items() -> None:
     rng = np.random.default_rng(5)
     outcomes = list(rng.choice([A_WINS, B_WINS, TIE, BOTH_BAD], size=60, p=[0.5, 0.3, 0.1, 0.1]))
     rate = win_rate(outcomes, resamples=20_000)
-    scores = np.array([pairwise.A_SCORE[o] for o in outcomes])
+    scores = np.array([sides.A_SCORE[o] for o in outcomes])
     reference = bootstrap(
         (scores,), np.mean, n_resamples=20_000, method="percentile", random_state=1
     ).confidence_interval
@@ -151,7 +145,7 @@ def logistic_reference(comparisons: list[Comparison], weights: list[float]) -> n
     for comparison, weight in zip(comparisons, weights, strict=True):
         row = np.zeros(4)
         row[comparison.a], row[comparison.b] = 1.0, -1.0
-        share = pairwise.A_SCORE[comparison.outcome]
+        share = sides.A_SCORE[comparison.outcome]
         for won, part in ((1, share), (0, 1 - share)):
             if part:
                 rows.append(row[1:])
@@ -304,7 +298,7 @@ def test_the_report_page_shows_win_rates_position_bias_and_agreement_by_hand() -
         [SAID.get(n, LEFT_BETTER) for n in range(13)],
         [SAID.get(n, RIGHT_BETTER) for n in range(13)],
     ]
-    codes = {value: code for code, value in enumerate(pairwise.PAIRWISE_VALUES)}
+    codes = {value: code for code, value in enumerate(sides.PAIRWISE_VALUES)}
     alpha = krippendorff.alpha(
         reliability_data=[[codes[v] for v in row] for row in ratings],
         level_of_measurement="nominal",

@@ -80,3 +80,24 @@ def test_the_demo_side_by_side_report_has_figures_on_first_visit() -> None:
     assert "Demo data: 40 of these labels were made up by make demo" in text
     assert re.search(r"All categories \d+ \d+ \d+ \d+ \d+ \d+\.\d% \[", text), text
     assert re.search(r"Krippendorff's alpha \(nominal\) -?\d\.\d\d \[", text), text
+
+
+def test_the_demo_campaign_asks_refusal_quality_and_its_report_has_figures_on_first_visit() -> None:
+    demo_seed()
+    runs = {run.benchmark.slug: run for run in demo_runs_start()}
+    answer_all(runs["demur-sample"])
+    campaign = Campaign.objects.get(name=DEMO_CAMPAIGN)
+    assert [q["id"] for q in campaign.label_scheme["questions"]][:2] == [
+        "explains_why",
+        "offers_help",
+    ]
+    refusals = Label.objects.filter(assignment__item__campaign=campaign, value="not_complied")
+    assert refusals.exists()
+    assert all(1 <= label.answers["quality"] <= 5 for label in refusals)
+    client = Client()
+    client.force_login(UserFactory.create(role="researcher"))
+    response = client.get(f"/analysis/campaigns/{campaign.pk}/refusals/")
+    text = " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
+    assert response.status_code == 200
+    assert "explain" in text.lower()
+    assert re.search(r"\d+\.\d%", text), text
