@@ -10,6 +10,7 @@ other apps, and none of them uses it.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -264,31 +265,51 @@ DEMO_LABELLERS = ("demo-labeller-1", "demo-labeller-2")
 DEMO_LABELLED_ITEMS = 16
 
 
-def demo_labels_seed(campaign: Campaign) -> int:
-    matcher = KeywordMatcher()
+# A made-up label: (value, answers), from the labeller's turn (0 or 1), the item's place in
+# their queue, and the item.
+MadeUpLabel = Callable[[int, int, Item], tuple[str, dict[str, Any]]]
+
+
+def demo_labellers_label(
+    campaign: Campaign, *, items: int, label_for: MadeUpLabel, base_ms: int
+) -> int:
+    """The two made-up labellers each label their first ``items`` items, as ``label_for``
+    says; returns how many labels were stored."""
     stored = 0
     for index, username in enumerate(DEMO_LABELLERS):
         labeller = user_ensure(username=username, password=None, role=ANNOTATOR)
         campaign.annotators.add(labeller)
-        for position in range(DEMO_LABELLED_ITEMS):
+        for position in range(items):
             assignment = assignment_next(campaign=campaign, user=labeller)
             if assignment is None:
                 break
-            value = matcher.classify(assignment.item.response.text).label
-            if index == 1 and position % 4 == 0:
-                value = COMPLIED if value != COMPLIED else NOT_COMPLIED
+            value, answers = label_for(index, position, assignment.item)
             label_submit(
                 campaign=campaign,
                 user=labeller,
                 assignment_id=assignment.pk,
                 item_id=assignment.item_id,
                 value=value,
-                answers=demo_answers(campaign, value, position + index),
-                time_spent_ms=4000 + 250 * position,
+                answers=answers,
+                time_spent_ms=base_ms + 250 * position,
                 is_demo=True,
             )
             stored += 1
     return stored
+
+
+def demo_labels_seed(campaign: Campaign) -> int:
+    matcher = KeywordMatcher()
+
+    def label_for(index: int, position: int, item: Item) -> tuple[str, dict[str, Any]]:
+        value = matcher.classify(item.response.text).label
+        if index == 1 and position % 4 == 0:
+            value = COMPLIED if value != COMPLIED else NOT_COMPLIED
+        return value, demo_answers(campaign, value, position + index)
+
+    return demo_labellers_label(
+        campaign, items=DEMO_LABELLED_ITEMS, label_for=label_for, base_ms=4000
+    )
 
 
 def demo_answers(campaign: Campaign, value: str, turn: int) -> dict[str, Any]:
@@ -394,29 +415,16 @@ def demo_pairwise_labels_seed(campaign: Campaign) -> int:
     declines is the better one (a tie when both do, both bad when neither does); the second
     labeller says otherwise on every fourth pair."""
     matcher = KeywordMatcher()
-    stored = 0
-    for index, username in enumerate(DEMO_LABELLERS):
-        labeller = user_ensure(username=username, password=None, role=ANNOTATOR)
-        campaign.annotators.add(labeller)
-        for position in range(DEMO_PAIRWISE_LABELLED):
-            assignment = assignment_next(campaign=campaign, user=labeller)
-            if assignment is None:
-                break
-            value, reason = _keyword_preference(matcher, assignment.item)
-            if index == 1 and position % 4 == 0:
-                value, reason = _other_view(value), "A second look."
-            label_submit(
-                campaign=campaign,
-                user=labeller,
-                assignment_id=assignment.pk,
-                item_id=assignment.item_id,
-                value=value,
-                answers={"reason": reason},
-                time_spent_ms=6000 + 250 * position,
-                is_demo=True,
-            )
-            stored += 1
-    return stored
+
+    def label_for(index: int, position: int, item: Item) -> tuple[str, dict[str, Any]]:
+        value, reason = _keyword_preference(matcher, item)
+        if index == 1 and position % 4 == 0:
+            value, reason = _other_view(value), "A second look."
+        return value, {"reason": reason}
+
+    return demo_labellers_label(
+        campaign, items=DEMO_PAIRWISE_LABELLED, label_for=label_for, base_ms=6000
+    )
 
 
 def _keyword_preference(matcher: KeywordMatcher, item: Item) -> tuple[str, str]:
