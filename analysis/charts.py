@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import matplotlib
 import numpy as np
 from django.utils.safestring import SafeString, mark_safe
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 
 from analysis.metrics import Estimate
 
@@ -170,4 +173,49 @@ def confusion_heatmap(labels: Sequence[str], counts: np.ndarray, title: str) -> 
                 value = int(counts[row, column])
                 colour = "white" if peak and value > peak / 2 else "#111827"
                 axes.text(column, row, str(value), ha="center", va="center", color=colour)
+        return _svg(figure)
+
+
+def check_accuracy_over_time(
+    series: Sequence[tuple[str, Sequence[tuple[datetime, float]]]],
+    pause_below: float | None,
+) -> SafeString:
+    """Each annotator's accuracy on checks so far, after each check they answered (one line per
+    annotator, named in the legend), with the campaign's pause threshold as a dashed line."""
+    with matplotlib.rc_context(SVG_SETTINGS):
+        figure = Figure(figsize=(7.5, 3.2))
+        axes = figure.add_subplot()
+        for index, (name, points) in enumerate(series):
+            # Past six annotators the colours come round again, with another dash.
+            style = "-" if index < len(PALETTE) else "--" if index < 2 * len(PALETTE) else ":"
+            (line,) = axes.plot(
+                date2num([when for when, _ in points]),
+                [share for _, share in points],
+                style,
+                marker="o",
+                ms=3,
+                color=PALETTE[index % len(PALETTE)],
+                label=name,
+                clip_on=False,  # a line at 100% is drawn whole, not cut by the frame
+            )
+            line.set_gid(f"accuracy-{index}")  # lets a test find each annotator's line
+        if pause_below is not None:
+            threshold = axes.axhline(
+                pause_below,
+                linestyle="--",
+                color="#6b7280",
+                linewidth=1,
+                label=f"paused below {pause_below * 100:g}%",
+            )
+            threshold.set_gid("pause-threshold")
+        axes.set_ylim(0.0, 1.0)
+        axes.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+        locator = AutoDateLocator()
+        axes.xaxis.set_major_locator(locator)
+        axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        axes.set_ylabel("accuracy on checks so far")
+        axes.set_xlabel("time of the check (UTC)")
+        axes.grid(axis="y", color="#e5e7eb")
+        axes.set_axisbelow(True)
+        axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, frameon=False, ncols=5)
         return _svg(figure)

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from accounts.roles import researcher_required
-from analysis.exports import ExportError, export_format, gold_export
+from analysis.exports import CONSENSUS, ExportError, export_format, gold_export
 from analysis.training import CONTENT_TYPE, TrainingExportError, min_quality_parse, training_export
 from annotate.models import Campaign
 
@@ -24,7 +24,8 @@ YES = {"1", "true", "yes", "on"}
 @researcher_required
 @require_GET
 def export_download(request: HttpRequest, pk: int) -> HttpResponse:
-    """``?format=jsonl|csv|parquet`` (default jsonl) and ``?gold_only=1``: the campaign's items
+    """``?format=jsonl|csv|parquet`` (default jsonl), ``?gold_only=1`` and ``?gold=`` (a gold
+    policy, analysis/gold_policies.py; default the campaign's own): the campaign's items
     as a file. Text formats stream as they are read; a binary one (Parquet) is written to a
     temporary file first, then sent."""
     campaign = get_object_or_404(Campaign, pk=pk)
@@ -32,7 +33,14 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
         fmt = export_format(request.GET.get("format", "jsonl"))
     except ExportError as error:
         return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
-    export = gold_export(campaign=campaign, gold_only=request.GET.get("gold_only", "") in YES)
+    try:
+        export = gold_export(
+            campaign=campaign,
+            gold_only=request.GET.get("gold_only", "") in YES,
+            gold_policy=request.GET.get("gold", CONSENSUS),
+        )
+    except ExportError as error:
+        return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
     filename = fmt.filename(f"campaign-{campaign.pk}-gold")
     if fmt.streams:
         download = StreamingHttpResponse(fmt.pieces(export), content_type=fmt.content_type)

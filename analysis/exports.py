@@ -39,8 +39,9 @@ from django.db.models import Q
 from analysis.answers import MULTI, RATING, item_answers, majority
 from analysis.selectors import annotator_pseudonyms, latest_judge_runs
 from analysis.sides import outcome
-from annotate.models import Assignment, AssignmentStatus, Campaign, Item
+from annotate.models import Assignment, AssignmentStatus, Campaign, CheckKind, Item
 from annotate.schemes import scheme_questions
+from annotate.selectors import excluded_annotators
 from judging.models import Verdict
 from judging.selectors import judge_label_parts
 
@@ -66,6 +67,12 @@ ITEM_FIELDS = ("item_id", "inclusion_probability")
 PAIR_FIELDS = ("response_b", "model_b", "swapped", "outcome")
 
 
+# The gold policies an export takes (analysis/gold_policies.py holds their meaning; named here
+# so that an export of the campaign's own gold labels does not load the models).
+CONSENSUS = "consensus"
+GOLD_POLICY_NAMES = (CONSENSUS, "dawid_skene", "mace")
+
+
 class ExportError(ValueError):
     """An export that cannot be made as asked; the message says why in one sentence."""
 
@@ -81,6 +88,9 @@ class GoldExport:
     judge_run_names: dict[int, str]
     gold_only: bool = False
     chunk_size: int = CHUNK_SIZE
+    # Under a model's gold policy (analysis/gold_policies.py): item id -> (gold label, source),
+    # in place of the campaign's own gold labels. None: the campaign's own.
+    model_gold: dict[int, tuple[str, str]] | None = None
 
     @property
     def annotators(self) -> list[str]:
@@ -129,8 +139,11 @@ class GoldExport:
         scan: a chunk's labels and verdicts are found by the same range, never by long lists
         of ids."""
         position, pk = f"{prefix}position", f"{prefix}pk"
-        condition = Q(**{f"{prefix}campaign": self.campaign})
-        if self.gold_only:
+        # Checks are scored, not exported: their labels are no one's evidence about the items.
+        condition = Q(**{f"{prefix}campaign": self.campaign, f"{prefix}check_kind": CheckKind.NONE})
+        if self.gold_only and self.model_gold is not None:
+            condition &= Q(**{f"{prefix}pk__in": list(self.model_gold)})
+        elif self.gold_only:
             condition &= Q(**{f"{prefix}gold__isnull": False})
         if after is not None:
             condition &= Q(**{f"{position}__gte": after[0]}) & (
@@ -188,6 +201,8 @@ class GoldExport:
             model_b,
             swapped,
         ) in chunk:
+            if self.model_gold is not None:
+                gold_value, gold_source = self.model_gold.get(item_id, (None, None))
             row = {
                 "id": external_id,
                 "category": category,
@@ -232,6 +247,7 @@ class GoldExport:
             Assignment.objects.filter(
                 self._in_chunk("item__", after, upto), status=AssignmentStatus.DONE
             )
+            .exclude(annotator_id__in=excluded_annotators(self.campaign))
             .order_by("annotator_id", "item_id")
             .values_list(*fields)
         )
@@ -266,10 +282,21 @@ class GoldExport:
 
 
 def gold_export(
-    *, campaign: Campaign, gold_only: bool = False, chunk_size: int = CHUNK_SIZE
+    *,
+    campaign: Campaign,
+    gold_only: bool = False,
+    chunk_size: int = CHUNK_SIZE,
+    gold_policy: str = CONSENSUS,
 ) -> GoldExport:
+    """The export of a campaign, with the gold labels of ``gold_policy``: the campaign's own
+    (``consensus``), or a Dawid-Skene or MACE model's (then ``gold_source`` says which, except
+    on items a researcher adjudicated)."""
     if chunk_size < 1:
         raise ExportError(f"The chunk size must be at least 1, not {chunk_size}.")
+    if gold_policy not in GOLD_POLICY_NAMES:
+        raise ExportError(
+            f"Unknown gold policy {gold_policy!r}; use {', '.join(GOLD_POLICY_NAMES)}."
+        )
     judge_run_names = {
         judge_run.pk: judge_run.judge.label
         for run in campaign.runs.order_by("pk")
@@ -281,7 +308,23 @@ def gold_export(
         judge_run_names=judge_run_names,
         gold_only=gold_only,
         chunk_size=chunk_size,
+        model_gold=None if gold_policy == CONSENSUS else _model_gold(campaign, gold_policy),
     )
+
+
+def _model_gold(campaign: Campaign, policy: str) -> dict[int, tuple[str, str]]:
+    """Item id -> (gold label, source) under a model's policy, for the items it gives one."""
+    # Loaded here: the model needs pandas and crowd-kit, which an export of the campaign's own
+    # gold labels should not load.
+    from analysis.gold_policies import gold_by_policy
+    from analysis.selectors import campaign_data
+
+    data = gold_by_policy(campaign_data(campaign=campaign), policy).data
+    return {
+        item_id: (gold, str(source))
+        for item_id, gold, source in zip(data.item_ids, data.gold, data.gold_sources, strict=True)
+        if gold is not None
+    }
 
 
 def gold_rows(

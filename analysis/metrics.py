@@ -2,7 +2,14 @@
 
 Plain Python and NumPy (SciPy for three distributions), no Django: the figures are checked against
 reference implementations (scikit-learn, statsmodels, krippendorff) in
-tests/analysis/test_metrics.py and timed alone by bench/metrics_speed.py.
+tests/analysis/test_metrics.py, against irrCAC (Gwet's AC1, Brennan-Prediger) in
+tests/analysis/test_metrics_chance_corrected.py, and timed alone by bench/metrics_speed.py.
+
+Kappa collapses when one class holds nearly every item, even where the raters almost always agree
+(the "prevalence paradox"), so both reports also give Gwet's AC1 and PABAK / Brennan-Prediger,
+whose chance agreement does not grow with the skew, and the share of the most common class
+(:data:`SKEWED_SHARE`). Both count K, the number of categories a rater could choose, from the
+``categories`` argument (the scheme's values) together with every label found in the data.
 
 Labels are the canonical strings of :mod:`judging.judges_text` — ``complied``, ``not_complied``,
 ``neither``, and the judge failures ``unparseable`` and ``error`` — or, for other annotation
@@ -39,6 +46,9 @@ MIN_ITEMS = 10  # fewer items than this: the figure says "too few items (n=…)"
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
 CONFIDENCE = 0.95
+# Above this share of one class among the (human or annotator) labels, kappa is not to be read
+# alone: chance agreement is near 1 and kappa swings with a handful of items.
+SKEWED_SHARE = 0.85
 
 # The order of rows and columns in every table, so that tables of different judges line up.
 CANONICAL_LABELS = (COMPLIED, NOT_COMPLIED, NEITHER, UNPARSEABLE, ERROR)
@@ -99,6 +109,11 @@ class Estimate:
         return f"{self.value:.2f} [{self.low:.2f}, {self.high:.2f}] n={self.n}"
 
 
+def is_skewed(prevalence: Estimate) -> bool:
+    """Whether the most common class holds more than SKEWED_SHARE of the labels."""
+    return prevalence.value is not None and prevalence.value > SKEWED_SHARE
+
+
 @dataclass(frozen=True, eq=False)
 class Confusion:
     """Rows are the human labels, columns the judge's, both in ``labels`` order.
@@ -132,7 +147,15 @@ class RateReport:
 @dataclass(frozen=True)
 class AgreementReport:
     """A judge against human labels. ``unparseable_rate``: share of items the judge gave no
-    class (unparseable or error), weighted like the rest."""
+    class (unparseable or error), weighted like the rest.
+
+    ``gwet_ac1`` and ``pabak`` count agreement beyond chance over the K ``categories`` (the
+    scheme's values and every label found, judge failures included), where the confusion table
+    shows only the labels found. ``prevalence_index`` (a - d)/n and ``bias_index`` (b - c)/n
+    (Byrt, Bishop & Carlin 1993) read the 2x2 table of ``positive`` against the rest: a both
+    positive, d neither, b the humans only, c the judge only. ``prevalence`` is the share of the
+    most common human label, ``prevalent_label``; ``skewed`` when it exceeds SKEWED_SHARE.
+    """
 
     n: int
     accuracy: Estimate
@@ -141,9 +164,20 @@ class AgreementReport:
     recall: Estimate
     f1: Estimate
     unparseable_rate: Estimate
+    gwet_ac1: Estimate
+    pabak: Estimate
+    prevalence_index: Estimate
+    bias_index: Estimate
+    prevalence: Estimate
     confusion: Confusion
     weighted: bool
     positive: str = NOT_COMPLIED
+    prevalent_label: str | None = None
+    categories: tuple[str, ...] = ()
+
+    @property
+    def skewed(self) -> bool:
+        return is_skewed(self.prevalence)
 
 
 @dataclass(frozen=True)
@@ -155,6 +189,14 @@ class InterAnnotatorReport:
     the items with exactly ``fleiss_raters`` labels, the most common count (``fleiss_kappa.n`` of
     them). ``pairwise_kappa``: Cohen's kappa per pair of annotators on the items both labelled;
     pairs with no item in common are left out.
+
+    ``gwet_ac1`` and ``brennan_prediger`` are computed as irrCAC computes them, over the K
+    ``categories`` (the scheme's values and every label found; ``labels`` holds only the labels
+    found). Observed agreement is the mean over the items with two labels or more; AC1's chance
+    term also reads the items with one label (its ``n`` counts every item with a label): each
+    item's share of labels per class, averaged over those items. ``prevalence`` is the share of the
+    most common label, ``prevalent_label``, among all labels given; ``skewed`` when it exceeds
+    SKEWED_SHARE.
     """
 
     n_items: int
@@ -162,9 +204,18 @@ class InterAnnotatorReport:
     fleiss_kappa: Estimate
     raw_agreement: Estimate
     pairwise_kappa: dict[tuple[str, str], Estimate]
+    gwet_ac1: Estimate
+    brennan_prediger: Estimate
+    prevalence: Estimate
     fleiss_raters: int | None = None
     n_single: int = 0
     labels: tuple[str, ...] = ()
+    prevalent_label: str | None = None
+    categories: tuple[str, ...] = ()
+
+    @property
+    def skewed(self) -> bool:
+        return is_skewed(self.prevalence)
 
 
 @dataclass(frozen=True)
@@ -284,6 +335,21 @@ def _encode(*arrays: StrArray) -> tuple[list[str], list[IntArray]]:
     """Integer codes for the labels of several arrays, on one shared label list."""
     labels, codes = _label_codes(np.concatenate(arrays))
     return labels, np.split(codes, np.cumsum([array.size for array in arrays])[:-1])
+
+
+def _all_categories(found: Sequence[str], categories: Sequence[str] | None) -> tuple[str, ...]:
+    """The K categories that chance-corrected figures count, in table order: ``categories``
+    (the scheme's values, default none) and every label found, so that a judge failure or a value
+    the scheme no longer lists still counts rather than vanishing."""
+    if categories is None:
+        return tuple(found)
+    if isinstance(categories, str):
+        raise ValueError("categories: expected a list of labels, not one string")
+    given = list(categories)
+    if not all(isinstance(category, str) for category in given):
+        raise ValueError("categories: every category must be a string")
+    every, _ = _label_codes(np.array(sorted(set(found) | set(given)), dtype=str))
+    return tuple(every)
 
 
 # --- estimates and the bootstrap --------------------------------------------------------------
@@ -414,13 +480,72 @@ def _table_statistics(
         }
 
 
+def _ac1(observed: FloatArray, shares: FloatArray, n_categories: int) -> FloatArray:
+    """Gwet's AC1 (pa - pe)/(1 - pe) with pe = sum_k pi_k (1 - pi_k) / (K - 1).
+
+    ``shares`` (…, classes found) are the pi_k; a category nobody used has pi_k = 0 and adds
+    nothing to the sum, but it does count in K. NaN with fewer than two categories (pe is 1).
+    """
+    if n_categories < 2:
+        return np.full_like(observed, np.nan)
+    chance = (shares * (1 - shares)).sum(axis=-1) / (n_categories - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ac1 = (observed - chance) / (1 - chance)
+    return np.asarray(np.where(chance >= 1 - 1e-12, np.nan, ac1), dtype=np.float64)
+
+
+def _brennan_prediger(observed: FloatArray, n_categories: int) -> FloatArray:
+    """(K·pa - 1)/(K - 1): chance agreement 1/K, as if every category were equally likely
+    (PABAK for two raters). NaN with fewer than two categories."""
+    if n_categories < 2:
+        return np.full_like(observed, np.nan)
+    return np.asarray((n_categories * observed - 1) / (n_categories - 1), dtype=np.float64)
+
+
+def _chance_corrected_statistics(
+    tables: FloatArray, n_categories: int, positive: int | None, prevalent: int
+) -> dict[str, FloatArray]:
+    """Gwet's AC1, PABAK, the prevalence and bias indices of the positive class (None: a class
+    nobody used) and the share of the human label ``prevalent``, of each table (…, K, K)."""
+    total = tables.sum(axis=(-2, -1))
+    rows = tables.sum(axis=-1)
+    cols = tables.sum(axis=-2)
+    zero = np.zeros_like(total)
+    both = zero if positive is None else tables[..., positive, positive]
+    human_only = zero if positive is None else rows[..., positive] - both
+    judge_only = zero if positive is None else cols[..., positive] - both
+    neither = total - both - human_only - judge_only
+    with np.errstate(divide="ignore", invalid="ignore"):
+        observed = np.trace(tables, axis1=-2, axis2=-1) / total
+        # Two raters: pi_k is the share of all 2n labels that are k.
+        shares = (rows + cols) / (2 * total[..., None])
+        return {
+            "gwet_ac1": _ac1(observed, shares, n_categories),
+            "pabak": _brennan_prediger(observed, n_categories),
+            "prevalence_index": (both - neither) / total,
+            "bias_index": (human_only - judge_only) / total,
+            "prevalence": rows[..., prevalent] / total,
+        }
+
+
+def _one_category_reason(statistic: str, categories: Sequence[str]) -> str:
+    only = f" ('{categories[0]}')" if categories else ""
+    return (
+        f"{statistic} undefined: there is only one category{only}, so agreement cannot be "
+        "told apart from chance"
+    )
+
+
 def _single_class_reason(statistic: str, table: FloatArray, labels: Sequence[str]) -> str:
     only = labels[int(np.argmax(table.sum(axis=1)))]
     return f"{statistic} undefined: every label is '{only}' (chance agreement is 1)"
 
 
-def _agreement_reasons(table: FloatArray, labels: list[str], positive: str) -> dict[str, str]:
+def _agreement_reasons(
+    table: FloatArray, labels: list[str], positive: str, categories: Sequence[str]
+) -> dict[str, str]:
     """One sentence for each statistic in case the data leave it undefined."""
+    not_a_category = f"'{positive}' is not one of the categories {list(categories)}"
     return {
         "accuracy": "no items",
         "kappa": _single_class_reason("kappa", table, labels),
@@ -428,6 +553,11 @@ def _agreement_reasons(table: FloatArray, labels: list[str], positive: str) -> d
         "recall": f"recall undefined: no human label is '{positive}'",
         "f1": f"F1 undefined: neither the humans nor the judge said '{positive}'",
         "unparseable_rate": "no items",
+        "gwet_ac1": _one_category_reason("AC1", categories),
+        "pabak": _one_category_reason("PABAK", categories),
+        "prevalence_index": f"prevalence index undefined: {not_a_category}",
+        "bias_index": f"bias index undefined: {not_a_category}",
+        "prevalence": "no items",
     }
 
 
@@ -492,14 +622,17 @@ def agreement(
     *,
     weights: Weights | None = None,
     positive: str = NOT_COMPLIED,
+    categories: Sequence[str] | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
 ) -> AgreementReport:
-    """Accuracy, Cohen's kappa and precision/recall/F1 of ``positive`` of a judge against humans.
+    """Accuracy, Cohen's kappa and precision/recall/F1 of ``positive`` of a judge against humans,
+    Gwet's AC1, PABAK, the prevalence and bias indices and the most common human label's share.
 
     ``human`` holds the gold labels, ``judge`` the judge's label for the same items, judge
     failures included. ``weights`` (inverse inclusion probabilities of the labelled sample) make
-    every figure estimate the population the sample was drawn from.
+    every figure estimate the population the sample was drawn from. ``categories``: every value
+    the scheme allows (default: the labels found); AC1 and PABAK depend on how many there are.
     """
     human_labels = _as_labels(human, "human")
     judge_labels = _as_labels(judge, "judge")
@@ -512,26 +645,50 @@ def agreement(
     counts = np.bincount(cells, minlength=k * k).reshape(k, k)
     table = (counts if weight is None else np.bincount(cells, weight, k * k)).astype(np.float64)
     table = table.reshape(k, k)
+    # The table keeps to the labels found: a category nobody used changes K, not the cells.
     confusion = Confusion(labels, counts, None if weight is None else table)
-    names = ("accuracy", "kappa", "precision", "recall", "f1", "unparseable_rate")
+    every_category = _all_categories(labels, categories)
+    weighted = weight is not None
+    names = (
+        *("accuracy", "kappa", "precision", "recall", "f1", "unparseable_rate"),
+        *("gwet_ac1", "pabak", "prevalence_index", "bias_index", "prevalence"),
+    )
     reason = _too_few(n)
     if reason:
         undefined = {name: _undefined(n, reason) for name in names}
         return AgreementReport(
-            n=n, confusion=confusion, weighted=weight is not None, positive=positive, **undefined
+            n=n,
+            confusion=confusion,
+            weighted=weighted,
+            positive=positive,
+            categories=every_category,
+            prevalent_label=None,
+            **undefined,
         )
     positive_index = labels.index(positive) if positive in labels else None
     failures = [i for i, label in enumerate(labels) if label in FAILURES]
+    prevalent = int(np.argmax(table.sum(axis=1)))
+    k_all = len(every_category)
     point = _table_statistics(table[None], positive_index, failures)
+    point |= _chance_corrected_statistics(table[None], k_all, positive_index, prevalent)
+    if positive not in every_category:  # a 2x2 table of a class the scheme does not have
+        point["prevalence_index"] = point["bias_index"] = np.array([np.nan])
     rng = np.random.default_rng(seed)
     boot = _resampled_totals(cells, k * k, weight, resamples, rng).reshape(-1, k, k)
     resampled = _table_statistics(boot, positive_index, failures)
-    why = _agreement_reasons(table, labels, positive)
+    resampled |= _chance_corrected_statistics(boot, k_all, positive_index, prevalent)
+    why = _agreement_reasons(table, labels, positive, every_category)
     estimates = {
         name: _estimate(float(point[name][0]), resampled[name], n, why[name]) for name in names
     }
     return AgreementReport(
-        n=n, confusion=confusion, weighted=weight is not None, positive=positive, **estimates
+        n=n,
+        confusion=confusion,
+        weighted=weighted,
+        positive=positive,
+        categories=every_category,
+        prevalent_label=labels[prevalent],
+        **estimates,
     )
 
 
@@ -572,14 +729,13 @@ def _patterns(per_item: IntArray) -> tuple[IntArray, IntArray]:
     return patterns, index.reshape(-1).astype(np.int64)
 
 
-def _pattern_statistic(
+def _pattern_totals(
     per_item: IntArray,
     contributions: Callable[[FloatArray], FloatArray],
-    statistic: Callable[[FloatArray], FloatArray],
     resamples: int,
     rng: np.random.Generator,
-) -> tuple[float, FloatArray]:
-    """A statistic of summed per-item contributions, and its item-bootstrap resamples.
+) -> tuple[FloatArray, FloatArray]:
+    """Per-item contributions summed over the items, and over each item-bootstrap resample.
 
     Items with the same counts per class (the same pattern) contribute the same, so resampling
     items is a multinomial draw over the few distinct patterns: exact, and cheap for any n.
@@ -588,7 +744,19 @@ def _pattern_statistic(
     contribution = contributions(patterns.astype(np.float64))
     counts = np.bincount(index, minlength=patterns.shape[0]).astype(np.float64)
     boot = _resampled_totals(index, patterns.shape[0], None, resamples, rng)
-    return float(statistic(counts @ contribution)), statistic(boot @ contribution)
+    return counts @ contribution, boot @ contribution
+
+
+def _pattern_statistic(
+    per_item: IntArray,
+    contributions: Callable[[FloatArray], FloatArray],
+    statistic: Callable[[FloatArray], FloatArray],
+    resamples: int,
+    rng: np.random.Generator,
+) -> tuple[float, FloatArray]:
+    """A statistic of summed per-item contributions, and its item-bootstrap resamples."""
+    totals, boot = _pattern_totals(per_item, contributions, resamples, rng)
+    return float(statistic(totals)), statistic(boot)
 
 
 def _alpha_contributions(patterns: FloatArray) -> FloatArray:
@@ -625,6 +793,36 @@ def _fleiss(totals: FloatArray) -> FloatArray:
     with np.errstate(divide="ignore", invalid="ignore"):
         kappa = (observed - chance) / (1 - chance)
     return np.asarray(np.where(chance >= 1 - 1e-12, np.nan, kappa), dtype=np.float64)
+
+
+def _chance_contributions(patterns: FloatArray) -> FloatArray:
+    """Per item with a label: 1 (to count items), 1 if it has two labels or more, its agreement
+    P_i = sum n_c(n_c-1) / m(m-1) (0 with one label), its share of labels per class n_c/m, and its
+    labels per class. irrCAC averages P_i over the items with two labels or more, and the shares
+    (its pi_k) over every item with a label."""
+    raters = patterns.sum(axis=1, keepdims=True)
+    pairable = raters >= 2
+    pairs = np.where(pairable, raters * (raters - 1), 1)
+    agreement_i = (patterns * (patterns - 1)).sum(axis=1, keepdims=True) / pairs
+    return np.hstack([np.ones_like(raters), pairable, agreement_i, patterns / raters, patterns])
+
+
+def _multi_rater_statistics(
+    totals: FloatArray, n_categories: int, prevalent: int
+) -> dict[str, FloatArray]:
+    """Gwet's AC1, Brennan-Prediger and the share of the label ``prevalent`` among all labels,
+    from summed :func:`_chance_contributions` (…, 3 + 2 x classes found)."""
+    found = (totals.shape[-1] - 3) // 2
+    items, pairable = totals[..., 0], totals[..., 1]
+    per_class = totals[..., 3 + found :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        observed = totals[..., 2] / pairable
+        shares = totals[..., 3 : 3 + found] / items[..., None]
+        return {
+            "gwet_ac1": _ac1(observed, shares, n_categories),
+            "brennan_prediger": _brennan_prediger(observed, n_categories),
+            "prevalence": per_class[..., prevalent] / per_class.sum(axis=-1),
+        }
 
 
 def _pair_contributions(patterns: FloatArray) -> FloatArray:
@@ -677,15 +875,20 @@ def inter_annotator(
     ratings: Sequence[Sequence[str | None]] | NDArray[Any],
     annotators: Sequence[str] | None = None,
     *,
+    categories: Sequence[str] | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
 ) -> InterAnnotatorReport:
-    """Krippendorff's alpha (nominal), Fleiss' kappa, the share of agreeing pairs of labels and
-    Cohen's kappa per pair of annotators.
+    """Krippendorff's alpha (nominal), Fleiss' kappa, the share of agreeing pairs of labels,
+    Cohen's kappa per pair of annotators, Gwet's AC1, Brennan-Prediger and the most common
+    label's share.
 
     ``ratings``: one row per item, one column per annotator (named by ``annotators``, else by
     column number "0", "1", …), None where that annotator did not label the item. Items with
-    fewer than two labels cannot show agreement and are left out (counted in ``n_single``).
+    fewer than two labels cannot show agreement and are left out (counted in ``n_single``);
+    those with one label still count in AC1's chance term and the label shares. ``categories``:
+    every value the scheme allows (default: the labels found); AC1 and Brennan-Prediger depend
+    on how many there are.
     """
     labels, codes = _ratings_codes(ratings)
     names = list(annotators) if annotators is not None else [str(i) for i in range(codes.shape[1])]
@@ -700,17 +903,25 @@ def inter_annotator(
     n_items = pairable.shape[0]
     rng = np.random.default_rng(seed)
     pairwise = _pairwise_kappas(codes, names, labels, resamples, rng)
+    every_category = _all_categories(labels, categories)
     common: dict[str, Any] = {
         "n_items": n_items,
         "pairwise_kappa": pairwise,
         "n_single": int((raters < 2).sum()),
         "labels": tuple(labels),
+        "categories": every_category,
     }
     reason = _too_few(n_items)
     if reason:
         undefined = _undefined(n_items, reason)
         return InterAnnotatorReport(
-            alpha=undefined, fleiss_kappa=undefined, raw_agreement=undefined, **common
+            alpha=undefined,
+            fleiss_kappa=undefined,
+            raw_agreement=undefined,
+            gwet_ac1=undefined,
+            brennan_prediger=undefined,
+            prevalence=undefined,
+            **common,
         )
     value, resampled = _pattern_statistic(pairable, _alpha_contributions, _alpha, resamples, rng)
     why = _only_class_reason("alpha", pairable, labels, "no disagreement is expected by chance")
@@ -731,9 +942,51 @@ def inter_annotator(
         value, resampled = _pattern_statistic(equal, _fleiss_contributions, _fleiss, resamples, rng)
         why = _only_class_reason("Fleiss' kappa", equal, labels)
         fleiss = _estimate(value, resampled, equal.shape[0], why)
+    # Drawn after the figures above, so that adding these left their intervals as they were.
+    rated = per_item[raters >= 1]
+    chance = _chance_corrected_by_pattern(rated, labels, every_category, n_items, resamples, rng)
     return InterAnnotatorReport(
-        alpha=alpha, fleiss_kappa=fleiss, raw_agreement=raw, fleiss_raters=fleiss_raters, **common
+        alpha=alpha,
+        fleiss_kappa=fleiss,
+        raw_agreement=raw,
+        fleiss_raters=fleiss_raters,
+        **chance,
+        **common,
     )
+
+
+def _chance_corrected_by_pattern(
+    rated: IntArray,
+    labels: list[str],
+    categories: Sequence[str],
+    n_items: int,
+    resamples: int,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Gwet's AC1, Brennan-Prediger and the prevalence share among annotators, and the
+    prevalent label, from ``rated`` (labels per class of every item with a label): one resample
+    of those items serves all three."""
+    prevalent = int(np.argmax(rated.sum(axis=0)))
+    totals, boot = _pattern_totals(rated, _chance_contributions, resamples, rng)
+    point = _multi_rater_statistics(totals, len(categories), prevalent)
+    resampled = _multi_rater_statistics(boot, len(categories), prevalent)
+    n_rated = rated.shape[0]
+    return {
+        "gwet_ac1": _estimate(
+            float(point["gwet_ac1"]),
+            resampled["gwet_ac1"],
+            n_rated,
+            _one_category_reason("AC1", categories),
+        ),
+        "brennan_prediger": _estimate(
+            float(point["brennan_prediger"]),
+            resampled["brennan_prediger"],
+            n_items,
+            _one_category_reason("Brennan-Prediger", categories),
+        ),
+        "prevalence": _estimate(float(point["prevalence"]), resampled["prevalence"], n_rated),
+        "prevalent_label": labels[prevalent],
+    }
 
 
 # --- prediction-powered inference -------------------------------------------------------------

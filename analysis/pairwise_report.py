@@ -26,7 +26,8 @@ from analysis.pairwise import (
 )
 from analysis.selectors import annotator_pseudonyms
 from analysis.sides import flipped, outcome
-from annotate.models import Assignment, AssignmentStatus, Campaign, Item
+from annotate.models import Campaign, Item
+from annotate.selectors import figure_assignments
 
 ALL = "All categories"
 
@@ -90,9 +91,7 @@ def pairwise_data(*, campaign: Campaign) -> PairwiseData:
         )
     pseudonyms = annotator_pseudonyms(campaign=campaign)
     by_item: dict[int, dict[int, str]] = defaultdict(dict)
-    labels = Assignment.objects.filter(
-        item__campaign=campaign, status=AssignmentStatus.DONE
-    ).values_list("item_id", "annotator_id", "label__value")
+    labels = figure_assignments(campaign).values_list("item_id", "annotator_id", "label__value")
     for item_id, annotator_id, value in labels.iterator(chunk_size=5000):
         by_item[item_id][annotator_id] = value
     data.annotators = list(pseudonyms.values())

@@ -16,6 +16,7 @@ from typing import TypeVar
 from django.utils.safestring import SafeString
 
 from analysis import metrics
+from analysis.gold_policies import CONSENSUS, GOLD_POLICIES, PolicyGold, gold_by_policy
 from analysis.question_reports import QuestionSection, question_section
 from analysis.selectors import (
     CampaignData,
@@ -24,6 +25,7 @@ from analysis.selectors import (
     run_judge_columns,
     run_verdict_labels,
 )
+from annotate.schemes import scheme_values
 from benchmarks.models import BenchmarkKind
 from inference.models import GenerationRun
 from judging.selectors import judge_label_parts
@@ -160,6 +162,22 @@ class AgreementReportPage:
     versions: list[JudgeVersions] = field(default_factory=list)
     # Agreement per question after the label (None when the scheme asks none).
     questions: QuestionSection | None = None
+    # Whose gold labels the figures use, and the judges' figures under every policy.
+    gold_policy: PolicyGold | None = None
+    policy_comparison: PolicyComparison | None = None
+
+    @property
+    def skew(self) -> tuple[str, metrics.Estimate] | None:
+        """The class that holds more than ``metrics.SKEWED_SHARE`` of the gold labels (or, with
+        no judge to compare, of the annotators' labels), with its share: where Cohen's kappa
+        collapses while agreement stays high (the prevalence paradox)."""
+        reports: list[metrics.AgreementReport | metrics.InterAnnotatorReport] = [
+            judge.overall for judge in self.judges
+        ] or [self.annotators]
+        for report in reports:
+            if report.skewed and report.prevalent_label is not None:
+                return report.prevalent_label, report.prevalence
+        return None
 
 
 @dataclass(frozen=True)
@@ -223,7 +241,57 @@ def judge_misses(
     return JudgeMisses(judges=judges, rows=rows, total=len(missed))
 
 
-def agreement_report(*, data: CampaignData, run_labels: dict[int, str]) -> AgreementReportPage:
+@dataclass(frozen=True)
+class PolicyRow:
+    """One judge's overall agreement under each gold policy, in ``GOLD_POLICIES`` order."""
+
+    judge: str
+    by_policy: list[metrics.AgreementReport]
+
+
+@dataclass(frozen=True)
+class PolicyComparison:
+    policies: list[PolicyGold]
+    rows: list[PolicyRow]
+
+    @property
+    def gold_items(self) -> list[int]:
+        return [sum(g is not None for g in policy.data.gold) for policy in self.policies]
+
+
+def agreement_report(
+    *, data: CampaignData, run_labels: dict[int, str], gold_policy: str = CONSENSUS
+) -> AgreementReportPage:
+    """The agreement report with the gold labels of ``gold_policy`` (analysis/gold_policies.py),
+    and how each judge's figures move between the policies."""
+    chosen = gold_by_policy(data, gold_policy)
+    page = _agreement_page(chosen.data, run_labels)
+    page.gold_policy = chosen
+    if page.judges:
+        page.policy_comparison = _policy_comparison(data, chosen)
+    return page
+
+
+def _policy_comparison(data: CampaignData, chosen: PolicyGold) -> PolicyComparison:
+    """Each judge against each policy's gold, on all of that policy's gold items."""
+    policies = [
+        chosen if policy == chosen.policy else gold_by_policy(data, policy)
+        for policy in GOLD_POLICIES
+    ]
+    rows = []
+    for name, labels in data.judges.items():
+        reports = []
+        for policy in policies:
+            policy_data = policy.data
+            gold_rows = [i for i, gold in enumerate(policy_data.gold) if gold is not None]
+            weighted = any(policy_data.weights[i] != 1.0 for i in gold_rows)
+            gold, judge, weights = _pairs(policy_data, labels, gold_rows)
+            reports.append(metrics.agreement(gold, judge, weights=weights if weighted else None))
+        rows.append(PolicyRow(name, reports))
+    return PolicyComparison(policies, rows)
+
+
+def _agreement_page(data: CampaignData, run_labels: dict[int, str]) -> AgreementReportPage:
     gold_rows = [i for i, gold in enumerate(data.gold) if gold is not None]
     weighted = any(data.weights[i] != 1.0 for i in gold_rows)
     judges: list[JudgeAgreement] = []
@@ -242,7 +310,11 @@ def agreement_report(*, data: CampaignData, run_labels: dict[int, str]) -> Agree
         gold_items=len(gold_rows),
         weighted=weighted,
         judges=judges,
-        annotators=metrics.inter_annotator(data.ratings, annotators=data.annotators),
+        annotators=metrics.inter_annotator(
+            data.ratings,
+            annotators=data.annotators,
+            categories=scheme_values(data.campaign.label_scheme),
+        ),
         corrected=corrected,
         comparisons=comparisons,
         calibrations=_calibrations(data, gold_rows) if data.comparable_with_judges else [],
@@ -312,11 +384,20 @@ def _judge_agreement(
     gold_rows: list[int],
     weighted: bool,
 ) -> JudgeAgreement:
+    # Every class of the scheme is a category for AC1 and PABAK, used or not.
+    categories = scheme_values(data.campaign.label_scheme)
+
     def agreement_on(rows: Sequence[int]) -> metrics.AgreementReport:
         gold, judge, weights = _pairs(data, labels, rows)
-        return metrics.agreement(gold, judge, weights=weights if weighted else None)
+        return metrics.agreement(
+            gold, judge, weights=weights if weighted else None, categories=categories
+        )
 
-    unweighted = metrics.agreement(*_pairs(data, labels, gold_rows)[:2]) if weighted else None
+    unweighted = (
+        metrics.agreement(*_pairs(data, labels, gold_rows)[:2], categories=categories)
+        if weighted
+        else None
+    )
     places = list(zip(data.categories, data.subcategories, strict=True))
     return JudgeAgreement(
         judge=name,

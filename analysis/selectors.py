@@ -9,9 +9,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from annotate.models import Assignment, AssignmentStatus, Campaign, GoldLabel, Item
+from annotate.models import Campaign, CheckKind, GoldLabel
 from annotate.schemes import scheme_questions, scheme_values
-from annotate.selectors import campaign_population
+from annotate.selectors import campaign_population, figure_assignments, figure_items
 from inference.models import GenerationRun
 from judging.models import JUDGE_CLASSES, JudgeRun, Verdict
 from judging.selectors import judge_label_parts
@@ -84,7 +84,7 @@ def campaign_data(*, campaign: Campaign) -> CampaignData:
     sources = dict(
         GoldLabel.objects.filter(item__campaign=campaign).values_list("item_id", "source")
     )
-    items = Item.objects.filter(campaign=campaign).order_by("position", "pk")
+    items = figure_items(campaign).order_by("position", "pk")
     rows = items.values_list(
         "pk",
         "response_id",
@@ -114,7 +114,7 @@ def annotator_pseudonyms(*, campaign: Campaign) -> dict[int, str]:
     """Who labelled the campaign, user id → pseudonym: A1, A2, … in order of user id. Reports,
     exports and files show annotators only this way."""
     annotator_ids = (
-        Assignment.objects.filter(item__campaign=campaign, status=AssignmentStatus.DONE)
+        figure_assignments(campaign)
         .order_by("annotator_id")
         .values_list("annotator_id", flat=True)
         .distinct()
@@ -124,9 +124,7 @@ def annotator_pseudonyms(*, campaign: Campaign) -> dict[int, str]:
 
 def _fill_ratings(data: CampaignData) -> None:
     pseudonyms = annotator_pseudonyms(campaign=data.campaign)
-    rows = Assignment.objects.filter(
-        item__campaign=data.campaign, status=AssignmentStatus.DONE
-    ).values_list("item_id", "annotator_id", "label__value")
+    rows = figure_assignments(data.campaign).values_list("item_id", "annotator_id", "label__value")
     by_item: dict[int, dict[int, str]] = defaultdict(dict)
     for item_id, annotator_id, value in rows.iterator(chunk_size=5000):
         by_item[item_id][annotator_id] = value
@@ -210,9 +208,9 @@ def campaign_answers(*, data: CampaignData) -> CampaignAnswers:
         annotator_id: column
         for column, annotator_id in enumerate(annotator_pseudonyms(campaign=data.campaign))
     }
-    rows = Assignment.objects.filter(
-        item__campaign=data.campaign, status=AssignmentStatus.DONE
-    ).values_list("item_id", "annotator_id", "label__answers")
+    rows = figure_assignments(data.campaign).values_list(
+        "item_id", "annotator_id", "label__answers"
+    )
     by_item: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
     for item_id, annotator_id, given in rows.iterator(chunk_size=5000):
         by_item[item_id][columns[annotator_id]] = given or {}
@@ -227,15 +225,15 @@ def campaign_answers(*, data: CampaignData) -> CampaignAnswers:
 def _judge_answers(data: CampaignData) -> dict[str, list[dict[str, Any] | None]]:
     """Per judge version (the newest run of each on each run, as the reports read verdicts):
     its verdicts' answers per item; judges that answered no question are left out."""
-    item_of_response = dict(
-        Item.objects.filter(campaign=data.campaign).values_list("response_id", "pk")
-    )
+    item_of_response = dict(figure_items(data.campaign).values_list("response_id", "pk"))
     row_of_item = {item_id: row for row, item_id in enumerate(data.item_ids)}
     found: dict[str, list[dict[str, Any] | None]] = {}
     for run in GenerationRun.objects.filter(pk__in=set(data.run_ids)).order_by("pk"):
         for judge_run in latest_judge_runs(run=run):
             verdicts = Verdict.objects.filter(
-                judge_run=judge_run, response__items__campaign=data.campaign
+                judge_run=judge_run,
+                response__items__campaign=data.campaign,
+                response__items__check_kind=CheckKind.NONE,
             ).values_list("response_id", "answers")
             for response_id, given in verdicts.iterator(chunk_size=5000):
                 if not given:

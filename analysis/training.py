@@ -48,8 +48,9 @@ from accounts.numbers import whole_number
 from analysis.answers import answer_fits
 from analysis.exports import CHUNK_SIZE, jsonl_pieces
 from analysis.sides import A_WINS, B_WINS, outcome
-from annotate.models import AssignmentStatus, Campaign, GoldLabel, Item, Label
+from annotate.models import Campaign, GoldLabel, Item
 from annotate.schemes import RATING_SCALE, scheme_questions
+from annotate.selectors import figure_assignments
 from judging.judges_text import RUBRIC_LABELS
 
 Row = dict[str, Any]
@@ -160,14 +161,16 @@ def meets_min_quality(response: GoldResponse, min_quality: int | None) -> bool:
 
 
 def item_qualities(
-    question: dict[str, Any], item_ids: list[int], gold: dict[int, str]
+    question: dict[str, Any], item_ids: list[int], gold: dict[int, str], campaign: Campaign
 ) -> dict[int, float]:
     """Each item's mean rating on ``question`` among the labels that agree with its gold label
-    (``gold``: item id -> gold value); items nobody rated are left out."""
+    (``gold``: item id -> gold value) and count in figures; items nobody rated are left out."""
     ratings: dict[int, list[int]] = defaultdict(list)
-    labels = Label.objects.filter(
-        assignment__item_id__in=item_ids, assignment__status=AssignmentStatus.DONE
-    ).values_list("assignment__item_id", "value", "answers")
+    labels = (
+        figure_assignments(campaign)
+        .filter(item_id__in=item_ids)
+        .values_list("item_id", "label__value", "label__answers")
+    )
     for item_id, value, answers in labels:
         rating = answers.get(question["id"]) if isinstance(answers, dict) else None
         if value == gold.get(item_id) and isinstance(rating, int) and answer_fits(question, rating):
@@ -433,7 +436,7 @@ class TrainingExport:
         if self.min_quality is None or question is None:
             return {}
         gold = {item_id: row[GOLD_VALUE_COLUMN] for item_id, row in rows.items()}
-        return item_qualities(question, chunk, gold)
+        return item_qualities(question, chunk, gold, self.campaign)
 
     def _ordered_item_ids(self) -> array[int]:
         """The gold-labelled items' ids in (prompt, item) order, 8 bytes an item. The order has

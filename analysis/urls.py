@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from analysis import export_views, pairwise_views, views
+from analysis import export_views, pairwise_views, quality_views, views
 
 app_name = "analysis"
 urlpatterns = [
@@ -12,4 +12,5 @@ urlpatterns = [
     path("campaigns/<int:pk>/refusals/", views.refusal_page, name="refusals"),
     path("campaigns/<int:pk>/pairwise/", pairwise_views.pairwise_page, name="pairwise"),
     path("campaigns/<int:pk>/training/", export_views.training_download, name="training"),
+    path("campaigns/<int:pk>/annotators/", quality_views.annotators_page, name="annotators"),
 ]

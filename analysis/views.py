@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.numbers import whole_number
 from accounts.roles import researcher_required
+from analysis.gold_policies import GOLD_POLICIES, gold_policy_parse
 from analysis.question_reports import refusal_charts, refusal_report
 from analysis.reports import agreement_charts, agreement_report, run_report, run_report_chart
 from analysis.selectors import campaign_answers, campaign_data, runs_for_report
@@ -33,10 +34,15 @@ def run_report_page(request: HttpRequest) -> HttpResponse:
 def agreement_page(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     run_labels = {run.pk: f"#{run.pk} {run.model_name}" for run in campaign.runs.all()}
-    report = agreement_report(data=campaign_data(campaign=campaign), run_labels=run_labels)
+    report = agreement_report(
+        data=campaign_data(campaign=campaign),
+        run_labels=run_labels,
+        gold_policy=gold_policy_parse(request.GET.get("gold")),
+    )
     context = {
         "campaign": campaign,
         "report": report,
+        "policies": GOLD_POLICIES,
         "charts": agreement_charts(report),
         "demo_labels": demo_label_count(campaign=campaign),
     }

@@ -3,7 +3,15 @@ from __future__ import annotations
 from django.contrib import admin
 
 from accounts.admin import ResearcherAdmin
-from annotate.models import Assignment, Campaign, GoldLabel, Item, Label, LabelRevision
+from annotate.models import (
+    AnnotatorStanding,
+    Assignment,
+    Campaign,
+    GoldLabel,
+    Item,
+    Label,
+    LabelRevision,
+)
 
 
 @admin.register(Campaign)
@@ -24,8 +32,17 @@ class CampaignAdmin(ResearcherAdmin):
 
 @admin.register(Item)
 class ItemAdmin(ResearcherAdmin):
-    list_display = ["id", "campaign", "response", "inclusion_probability", "position", "slots_left"]
+    list_display = [
+        "id",
+        "campaign",
+        "response",
+        "check_kind",
+        "inclusion_probability",
+        "position",
+        "slots_left",
+    ]
     list_filter = [
+        "check_kind",
         "campaign",
         "response__run__benchmark",
         "response__prompt__category",
@@ -89,3 +106,15 @@ class GoldLabelAdmin(ResearcherAdmin):
     search_fields = ["reason", "item__response__prompt__external_id"]
     list_select_related = ["item", "decided_by"]
     raw_id_fields = ["item", "decided_by"]
+
+
+@admin.register(AnnotatorStanding)
+class AnnotatorStandingAdmin(ResearcherAdmin):
+    """Pauses and exclusions; the campaign page's buttons are the usual way to change them (they
+    also decide the gold labels anew, which an edit here does not)."""
+
+    list_display = ["id", "campaign", "annotator", "paused_at", "excluded_at", "excluded_by"]
+    list_filter = ["campaign"]
+    search_fields = ["annotator__username", "pause_reason"]
+    list_select_related = ["campaign", "annotator", "excluded_by"]
+    raw_id_fields = ["annotator", "excluded_by"]

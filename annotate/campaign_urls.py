@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from annotate import campaign_views
+from annotate import campaign_views, check_views
 
 app_name = "campaigns"
 urlpatterns = [
@@ -15,5 +15,15 @@ urlpatterns = [
     path("<int:pk>/", campaign_views.campaign_detail, name="detail"),
     path("<int:pk>/status/", campaign_views.campaign_status, name="status"),
     path("<int:pk>/review/", campaign_views.review, name="review"),
+    path(
+        "<int:pk>/annotators/<int:user_pk>/standing/",
+        campaign_views.standing_post,
+        name="standing",
+    ),
     path("<int:pk>/items/<int:item_pk>/gold/", campaign_views.gold_post, name="gold"),
+    path("<int:pk>/checks/", check_views.checks_page, name="checks"),
+    path("<int:pk>/checks/gold/", check_views.gold_checks_post, name="checks_gold"),
+    path("<int:pk>/checks/attention/", check_views.attention_checks_post, name="checks_attention"),
+    path("<int:pk>/checks/written/", check_views.written_checks_post, name="checks_written"),
+    path("<int:pk>/checks/settings/", check_views.quality_settings_post, name="quality_settings"),
 ]

@@ -8,8 +8,9 @@ from typing import cast
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.encoding import iri_to_uri
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -21,6 +22,7 @@ from annotate.models import Campaign, CampaignStatus, Item
 from annotate.services.campaigns import CAMPAIGN_SETTINGS, campaign_create, campaign_status_set
 from annotate.services.errors import CampaignError, LabelError
 from annotate.services.gold import gold_set
+from annotate.services.quality import standing_change
 from annotate.text import markdown_safe
 
 
@@ -105,6 +107,33 @@ def campaign_status(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("campaigns:detail", pk=campaign.pk)
 
 
+# Messages after a researcher's decision about an annotator, by action.
+STANDING_DONE = {
+    "pause": "{name} is paused on this campaign: nothing more is served to them.",
+    "resume": "{name} may label again; the pause rule counts only their checks from now on.",
+    "exclude": "{name}'s labels are left out of every figure and gold label; each item they "
+    "labelled has a free slot for another annotator.",
+    "include": "{name}'s labels count in the figures again.",
+}
+
+
+@researcher_required
+@require_POST
+def standing_post(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
+    """Pause or let continue one annotator, exclude or count again their labels."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    annotator = get_object_or_404(User, pk=user_pk)
+    action = request.POST.get("action", "")
+    try:
+        standing_change(
+            campaign=campaign, annotator=annotator, action=action, by=cast(User, request.user)
+        )
+        messages.success(request, STANDING_DONE[action].format(name=annotator.username))
+    except CampaignError as error:
+        messages.error(request, str(error))
+    return HttpResponseRedirect(_back(request, default=f"/campaigns/{pk}/"))
+
+
 @researcher_required
 @require_GET
 def review(request: HttpRequest, pk: int) -> HttpResponse:
@@ -152,7 +181,15 @@ def gold_post(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         messages.success(request, f"Gold label set for item {item.pk}.")
     except LabelError as error:
         messages.error(request, f"Item {item.pk}: {error}")
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        back = f"/campaigns/{pk}/review/"
-    return redirect(back)
+    return HttpResponseRedirect(_back(request, default=f"/campaigns/{pk}/review/"))
+
+
+def _back(request: HttpRequest, *, default: str) -> str:
+    """Where the form's ``next`` field says to go back to: a path on this site, else
+    ``default``. Never a view name (``redirect`` would try to reverse one), never elsewhere."""
+    try:
+        back = iri_to_uri(request.POST.get("next", ""))
+    except UnicodeError:  # a lone surrogate has no URL form
+        return default
+    on_site = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})
+    return back if on_site and back.startswith("/") else default

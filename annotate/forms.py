@@ -5,11 +5,12 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.models import User
+from django.db.models import Count, Q
 from django.http import QueryDict
 
 from accounts.numbers import MAX_INT, whole_number
 from accounts.roles import ANNOTATOR
-from annotate.models import CampaignKind, Sampling
+from annotate.models import Campaign, CampaignKind, CheckKind, GoldSource, Sampling
 from annotate.schemes import BUILT_IN_SCHEMES, COCONOT, CUSTOM, SchemeError, scheme_for
 from annotate.selectors import run_categories
 from inference.models import GenerationRun
@@ -146,3 +147,134 @@ def initial_from(data: QueryDict) -> dict[str, Any]:
 class GoldForm(forms.Form):
     value = forms.CharField(max_length=50)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+# --- Checks and quality control (annotate/check_views.py) ------------------------------------
+
+
+class QualitySettingsForm(forms.Form):
+    """The quality-control settings of a campaign; annotate.services.checks.quality_settings_set
+    checks the ranges, with one sentence per setting."""
+
+    check_every = forms.IntegerField(
+        required=False,
+        label="Check every",
+        help_text="About one item in this many is a check, at random; empty: no checks.",
+    )
+    attention_text = forms.CharField(
+        max_length=300,
+        widget=forms.TextInput(attrs={"size": 80}),
+        help_text="Shown on an attention check; {label} and {key} name its answer.",
+    )
+    min_seconds = forms.IntegerField(
+        label="Minimum seconds",
+        help_text="Labels given faster than this are flagged as fast; 0: none.",
+    )
+    pause_below = forms.FloatField(
+        required=False,
+        help_text="Pause an annotator whose accuracy on checks falls below this (0 to 1); "
+        "empty: never.",
+    )
+    pause_after = forms.IntegerField(help_text="Checks answered before the pause rule applies.")
+    max_overlap = forms.IntegerField(
+        required=False,
+        help_text="An item whose labels disagree gets one more annotator at a time, up to this "
+        "many; empty: never more than the overlap.",
+    )
+
+
+class SourceCampaignField(forms.ModelChoiceField):
+    """A campaign to take gold labels from, named with how much gold it has (the queryset
+    annotates ``gold_count`` and ``adjudicated_count``)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return (
+            f"{obj.name} (#{obj.pk}): {obj.gold_count} gold, "
+            f"{obj.adjudicated_count} set by a researcher"
+        )
+
+
+class GoldChecksForm(forms.Form):
+    """Gold questions from another campaign's gold labels."""
+
+    source = SourceCampaignField(
+        queryset=Campaign.objects.none(),
+        label="From campaign",
+        empty_label="Choose a campaign…",
+        help_text="Its gold labels become the answers; its label scheme must be this one's.",
+    )
+    count = forms.IntegerField(initial=20, max_value=MAX_INT, help_text="At most this many.")
+    adjudicated_only = forms.BooleanField(
+        required=False,
+        label="Only gold labels set by a researcher",
+        help_text="Otherwise also those where all annotators agreed.",
+    )
+    seed = forms.IntegerField(initial=0, min_value=0, max_value=MAX_INT)
+
+    def __init__(self, *args: Any, campaign: Campaign, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Campaigns of one response at a time other than this one, with how much gold each has.
+        regular = Q(items__check_kind=CheckKind.NONE)
+        source = cast(SourceCampaignField, self.fields["source"])
+        source.queryset = (
+            Campaign.objects.exclude(pk=campaign.pk)
+            .exclude(kind=CampaignKind.PAIRWISE)
+            .annotate(
+                gold_count=Count("items__gold", filter=regular),
+                adjudicated_count=Count(
+                    "items__gold",
+                    filter=regular & Q(items__gold__source=GoldSource.ADJUDICATED),
+                ),
+            )
+            .order_by("-created_at")
+        )
+
+
+class AttentionChecksForm(forms.Form):
+    count = forms.IntegerField(initial=10, max_value=MAX_INT, help_text="At most this many.")
+    seed = forms.IntegerField(initial=0, min_value=0, max_value=MAX_INT)
+
+
+# The most an upload of hand-written checks may hold.
+WRITTEN_CHECKS_MAX_BYTES = 10 * 1024 * 1024
+
+
+class WrittenChecksForm(forms.Form):
+    """Hand-written gold questions as JSON Lines, uploaded or pasted (one of the two)."""
+
+    file = forms.FileField(required=False, label="JSON Lines file")
+    text = forms.CharField(
+        required=False,
+        label="Or paste them",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text='One per line: {"prompt": "...", "response": "...", "answer": "...", '
+        '"category": "...", "subcategory": "..."} (category and subcategory optional).',
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        upload, text = data.get("file"), data.get("text", "")
+        if upload and text.strip():
+            raise forms.ValidationError("Give a file or pasted lines, not both.")
+        if not upload and not text.strip():
+            raise forms.ValidationError("Give a JSON Lines file or paste the lines.")
+        data["jsonl"] = _upload_text(upload) if upload else text
+        data["given_as"] = "file" if upload else "text"
+        return data
+
+
+def _upload_text(upload: Any) -> str:
+    if upload.size > WRITTEN_CHECKS_MAX_BYTES:
+        raise forms.ValidationError(
+            f"The file is {upload.size / 1e6:.1f} MB, over the "
+            f"{WRITTEN_CHECKS_MAX_BYTES / 1e6:.0f} MB limit: split it."
+        )
+    data = upload.read()
+    try:
+        return str(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise forms.ValidationError(
+            f"The file is not UTF-8: byte 0x{data[error.start]:02x} on line {line} cannot be "
+            "decoded; save it as UTF-8."
+        ) from None

@@ -3,7 +3,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from annotate.quality import DEFAULT_PAUSE_AFTER, DEFAULT_PAUSE_BELOW
 from inference.models import GenerationRun, Response
+
+# What an attention check says, unless the campaign says otherwise ({label}, {key}: its answer).
+ATTENTION_TEXT = "Attention check: to show that you read the item, answer {label} (key {key})."
 
 
 class Sampling(models.TextChoices):
@@ -71,6 +75,41 @@ class Campaign(models.Model):
         settings.AUTH_USER_MODEL, blank=True, related_name="annotation_campaigns"
     )
     reservation_minutes = models.PositiveIntegerField(default=30)
+    # Quality control while labelling (annotate/quality.py, annotate/services/quality.py).
+    check_every = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="About one item in this many is a check (a gold question or an attention "
+        "check), at random; empty: no checks.",
+    )
+    attention_text = models.CharField(
+        max_length=300,
+        default=ATTENTION_TEXT,
+        db_default=ATTENTION_TEXT,
+        help_text="Shown on an attention check; {label} and {key} name its answer.",
+    )
+    min_seconds = models.PositiveSmallIntegerField(
+        default=0,
+        db_default=0,
+        help_text="Labels given faster than this are flagged as fast; 0: none.",
+    )
+    pause_below = models.FloatField(
+        null=True,
+        blank=True,
+        default=DEFAULT_PAUSE_BELOW,
+        help_text="Pause an annotator whose accuracy on checks falls below this; empty: never.",
+    )
+    pause_after = models.PositiveSmallIntegerField(
+        default=DEFAULT_PAUSE_AFTER,
+        db_default=DEFAULT_PAUSE_AFTER,
+        help_text="Checks answered before the pause rule applies.",
+    )
+    max_overlap = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="An item whose labels disagree gets one more annotator at a time, up to this "
+        "many, before it goes to review; empty: never more than the overlap.",
+    )
     is_demo = models.BooleanField(default=False)
     status = models.CharField(
         max_length=20, choices=CampaignStatus.choices, default=CampaignStatus.OPEN
@@ -100,10 +139,24 @@ class Campaign(models.Model):
         return self.kind == CampaignKind.PAIRWISE
 
     @property
+    def most_annotators(self) -> int:
+        """The most annotators an item may get: the overlap, or more with adaptive overlap."""
+        return max(self.overlap, self.max_overlap or 0)
+
+    @property
     def pool_was_smaller(self) -> bool:
         """Fewer items drawn than asked, because the pool had fewer responses."""
         asked, drawn = self.sample_size_asked, self.sample_size
         return asked is not None and drawn is not None and drawn < asked
+
+
+class CheckKind(models.TextChoices):
+    """A check is an item with a known answer, served like any other and scored, never counted
+    in agreement figures or gold. Regular items have no check kind."""
+
+    NONE = "", "Not a check"
+    GOLD = "gold", "Gold question"
+    ATTENTION = "attention", "Attention check"
 
 
 class Item(models.Model):
@@ -122,6 +175,19 @@ class Item(models.Model):
     # item by its inverse to describe the whole run rather than the oversampled hard cases.
     inclusion_probability = models.FloatField(default=1.0)
     position = models.PositiveIntegerField(default=0, help_text="Serving order.")
+    # Defaults in the database too (here and on the campaign's new settings): rows that code
+    # from before these columns inserts, while a deploy migrates, get them.
+    check_kind = models.CharField(
+        max_length=20,
+        choices=CheckKind.choices,
+        default=CheckKind.NONE,
+        db_default=CheckKind.NONE,
+        blank=True,
+    )
+    # The label a check must get, and where that answer comes from (an earlier campaign's gold
+    # label, a researcher's hand, or the key an attention check states).
+    check_answer = models.CharField(max_length=50, blank=True, default="", db_default="")
+    check_source = models.CharField(max_length=300, blank=True, default="", db_default="")
     # Annotators who may still take this item: overlap minus reservations held and labels given.
     # Kept on the row so that serving locks and tests one row (SELECT ... FOR UPDATE SKIP
     # LOCKED re-checks a locked row's own columns, never another table's), and so that a
@@ -134,10 +200,16 @@ class Item(models.Model):
         constraints = [
             # A single response is an item once; in a pairwise campaign with three runs or more
             # a response meets each other run's, so there the pair is what is unique.
+            # Checks may reuse a response that is also an item: they are scored apart.
             models.UniqueConstraint(
                 fields=["campaign", "response"],
-                condition=models.Q(response_b__isnull=True),
+                condition=models.Q(response_b__isnull=True, check_kind=""),
                 name="item_unique_response",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(check_kind="", check_answer="")
+                | (~models.Q(check_kind="") & ~models.Q(check_answer="")),
+                name="item_check_has_answer",
             ),
             models.UniqueConstraint(
                 fields=["campaign", "response", "response_b"],
@@ -173,6 +245,10 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return f"Item {self.pk} of campaign {self.campaign_id}"
+
+    @property
+    def is_check(self) -> bool:
+        return self.check_kind != CheckKind.NONE
 
     @property
     def left(self) -> Response:
@@ -265,7 +341,7 @@ class LabelRevision(models.Model):
 
 
 class GoldSource(models.TextChoices):
-    MAJORITY = "majority", "All annotators agreed"
+    MAJORITY = "majority", "Annotators agreed"
     ADJUDICATED = "adjudicated", "Set by a researcher"
 
 
@@ -285,3 +361,46 @@ class GoldLabel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.value} ({self.source})"
+
+
+class AnnotatorStanding(models.Model):
+    """How one annotator stands on one campaign: paused (by the check rule or a researcher; a
+    paused annotator is served nothing more) and whether their labels are left out of every
+    figure and gold label. No row: neither."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="standings")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="campaign_standings"
+    )
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.TextField(blank=True)
+    # When a researcher lets a paused annotator continue, the pause rule counts only the checks
+    # answered from then on: the old answers would pause them again at once.
+    checks_count_from = models.DateTimeField(null=True, blank=True)
+    excluded_at = models.DateTimeField(null=True, blank=True)
+    excluded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["campaign_id", "annotator_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "annotator"], name="annotator_standing_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.annotator} on {self.campaign}"
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_at is not None
+
+    @property
+    def is_excluded(self) -> bool:
+        return self.excluded_at is not None

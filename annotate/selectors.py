@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.db.models import (
     Count,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -23,10 +24,12 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from annotate.models import (
+    AnnotatorStanding,
     Assignment,
     AssignmentStatus,
     Campaign,
     CampaignStatus,
+    CheckKind,
     GoldLabel,
     GoldSource,
     Item,
@@ -159,6 +162,35 @@ def run_categories(*, runs: Iterable[GenerationRun]) -> dict[str, list[str]]:
     return found
 
 
+def figure_items(campaign: Campaign) -> QuerySet[Item]:
+    """The campaign's items that figures and gold speak for: every item but the checks."""
+    return Item.objects.filter(campaign=campaign, check_kind=CheckKind.NONE)
+
+
+def excluded_annotators(campaign: Campaign) -> QuerySet[AnnotatorStanding, int]:
+    """User ids (``annotator_id``) whose labels a researcher left out of this campaign's
+    figures, as a subquery."""
+    return AnnotatorStanding.objects.filter(
+        campaign=campaign, excluded_at__isnull=False
+    ).values_list("annotator_id", flat=True)
+
+
+def figure_assignments(campaign: Campaign) -> QuerySet[Assignment]:
+    """The labelled assignments that count in figures and gold: on items that are not checks,
+    by annotators whose labels are not excluded. Every report, export and gold label reads
+    labels through this."""
+    return Assignment.objects.filter(
+        item__campaign=campaign, item__check_kind=CheckKind.NONE, status=AssignmentStatus.DONE
+    ).exclude(annotator_id__in=excluded_annotators(campaign))
+
+
+def check_assignments(campaign: Campaign) -> QuerySet[Assignment]:
+    """The labelled checks of the campaign (every annotator's, excluded or not)."""
+    return Assignment.objects.filter(item__campaign=campaign, status=AssignmentStatus.DONE).exclude(
+        item__check_kind=CheckKind.NONE
+    )
+
+
 def served_to(user: User) -> Exists:
     """Items this user has been served. As NOT EXISTS, PostgreSQL probes the (item, annotator)
     unique index per candidate item and stops at the first open one, instead of hashing all the
@@ -201,7 +233,9 @@ def campaigns_for_annotator(*, user: User) -> QuerySet[Campaign]:
         Campaign.objects.filter(annotators=user)
         .exclude(status=CampaignStatus.ARCHIVED)
         .annotate(
-            item_count=CountOf(Item.objects.filter(campaign=OuterRef("pk")).values("pk")),
+            item_count=CountOf(
+                Item.objects.filter(campaign=OuterRef("pk"), check_kind=CheckKind.NONE).values("pk")
+            ),
             done_by_user=counts["done"],
             remaining_for_user=counts["open"] + counts["held"],
         )
@@ -298,6 +332,9 @@ SCREEN_FIELDS = (
     "label__value",
     "label__answers",
     "label__note",
+    # An attention check states its answer on screen; a gold question shows nothing of its own.
+    "item__check_kind",
+    "item__check_answer",
 )
 # A pairwise item's second response, and which side each is on: read in the same query, by a
 # join that single campaigns never pay for.
@@ -363,10 +400,18 @@ def last_labelled(
 
 @dataclass(frozen=True)
 class AnnotatorRow:
+    """One annotator on the campaign page: items labelled, skipped and held now (checks not
+    counted), checks answered and answered right, and how they stand."""
+
+    user_id: int
     username: str
     done: int
     skipped: int
     held: int
+    checks: int = 0
+    checks_right: int = 0
+    paused_reason: str | None = None
+    excluded: bool = False
 
 
 @dataclass(frozen=True)
@@ -388,6 +433,10 @@ class CampaignProgress:
         wanted = self.items * self.overlap
         return 100.0 * self.labels / wanted if wanted else 0.0
 
+    @property
+    def paused(self) -> list[AnnotatorRow]:
+        return [row for row in self.annotators if row.paused_reason is not None]
+
 
 def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
     totals = _item_totals(campaign)
@@ -408,44 +457,76 @@ def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
 
 
 def _item_totals(campaign: Campaign) -> dict[str, int]:
-    per_item = Item.objects.filter(campaign=campaign).annotate(
-        n_labels=Count("assignments__label"),
-        n_values=Count("assignments__label__value", distinct=True),
-        has_gold=Exists(GoldLabel.objects.filter(item=OuterRef("pk"))),
+    per_item = figure_items(campaign).annotate(
+        **_label_counts(campaign), has_gold=Exists(GoldLabel.objects.filter(item=OuterRef("pk")))
     )
     # Django runs this as an aggregate over a per-item subquery: one query, no rows fetched.
     totals = per_item.aggregate(
         items=Count("pk"),
         labels=Coalesce(Sum("n_labels"), 0),
         complete=Count("pk", filter=Q(n_labels__gte=campaign.overlap)),
-        unsettled=Count("pk", filter=Q(n_values__gt=1, has_gold=False)),
-        settled=Count("pk", filter=Q(n_values__gt=1, has_gold=True)),
+        unsettled=Count("pk", filter=_disagreeing() & Q(has_gold=False)),
+        settled=Count("pk", filter=_disagreeing() & Q(has_gold=True)),
     )
     return {key: int(value) for key, value in totals.items()}
 
 
+def _label_counts(campaign: Campaign) -> dict[str, Count]:
+    """Per item, ``n_labels`` and ``n_values`` (distinct labels), counting only the labels that
+    count in figures (no excluded annotator's)."""
+    counted = Q(assignments__label__isnull=False) & ~Q(
+        assignments__annotator_id__in=excluded_annotators(campaign)
+    )
+    return {
+        "n_labels": Count("assignments__label", filter=counted),
+        "n_values": Count("assignments__label__value", filter=counted, distinct=True),
+    }
+
+
+def _disagreeing() -> Q:
+    """Items whose annotators disagree and that wait for no one else: with adaptive overlap, an
+    item given one more slot goes to review only once that annotator has labelled it too."""
+    return Q(n_values__gt=1) & ~Q(slots_left__gt=0, n_labels__gte=F("campaign__overlap"))
+
+
 def _annotator_rows(campaign: Campaign) -> list[AnnotatorRow]:
+    regular = Q(item__check_kind=CheckKind.NONE)
+    check = ~regular & Q(status=AssignmentStatus.DONE)
     counts = {
-        row["annotator__username"]: row
+        row["annotator_id"]: row
         for row in Assignment.objects.filter(item__campaign=campaign)
-        .values("annotator__username")
+        .values("annotator_id")
         .annotate(
-            done=Count("pk", filter=Q(status=AssignmentStatus.DONE)),
-            skipped=Count("pk", filter=Q(status=AssignmentStatus.SKIPPED)),
-            held=Count("pk", filter=Q(status=AssignmentStatus.RESERVED)),
+            done=Count("pk", filter=regular & Q(status=AssignmentStatus.DONE)),
+            skipped=Count("pk", filter=regular & Q(status=AssignmentStatus.SKIPPED)),
+            held=Count("pk", filter=regular & Q(status=AssignmentStatus.RESERVED)),
+            checks=Count("pk", filter=check),
+            checks_right=Count("pk", filter=check & Q(label__value=F("item__check_answer"))),
         )
     }
-    names = sorted(set(campaign.annotators.values_list("username", flat=True)) | set(counts))
-    empty = {"done": 0, "skipped": 0, "held": 0}
-    return [
-        AnnotatorRow(
-            username=name,
-            done=counts.get(name, empty)["done"],
-            skipped=counts.get(name, empty)["skipped"],
-            held=counts.get(name, empty)["held"],
+    standings = {s.annotator_id: s for s in AnnotatorStanding.objects.filter(campaign=campaign)}
+    users = User.objects.filter(
+        Q(annotation_campaigns=campaign) | Q(pk__in=list(counts))
+    ).distinct()
+    empty = {"done": 0, "skipped": 0, "held": 0, "checks": 0, "checks_right": 0}
+    rows = []
+    for user in sorted(users, key=lambda u: u.username):
+        standing = standings.get(user.pk)
+        found = counts.get(user.pk, empty)
+        rows.append(
+            AnnotatorRow(
+                user_id=user.pk,
+                username=user.username,
+                done=found["done"],
+                skipped=found["skipped"],
+                held=found["held"],
+                checks=found["checks"],
+                checks_right=found["checks_right"],
+                paused_reason=standing.pause_reason if standing and standing.is_paused else None,
+                excluded=bool(standing and standing.is_excluded),
+            )
         )
-        for name in names
-    ]
+    return rows
 
 
 def demo_label_count(*, campaign: Campaign) -> int:
@@ -459,7 +540,7 @@ def campaign_list(*, archived: bool = True) -> QuerySet[Campaign]:
     if not archived:
         campaigns = campaigns.exclude(status=CampaignStatus.ARCHIVED)
     return campaigns.annotate(
-        item_count=Count("items", distinct=True),
+        item_count=Count("items", filter=Q(items__check_kind=CheckKind.NONE), distinct=True),
         annotator_count=Count("annotators", distinct=True),
     ).order_by("-created_at")
 
@@ -482,14 +563,14 @@ def review_rows(
     (``rubric_acceptable``, ``rubric_unacceptable``) and on request the judges' verdicts; with
     ``item_id``, that one item whether or not they disagree (the agreement report links here
     for items where a judge differs from the gold label)."""
-    items = Item.objects.filter(campaign=campaign).annotate(
-        n_labels=Count("assignments__label"),
-        n_values=Count("assignments__label__value", distinct=True),
+    counts = _label_counts(campaign)
+    items = figure_items(campaign).annotate(
+        n_labels=counts["n_labels"], n_values=counts["n_values"]
     )
     if item_id is not None:
         items = items.filter(pk=item_id)
     else:
-        items = items.filter(n_values__gt=1)
+        items = items.filter(_disagreeing())
         if unsettled_only:
             items = items.filter(gold__isnull=True)
     # The labeling screen shows the subcategory's current rubric: the same text here.
@@ -511,6 +592,7 @@ def review_rows(
             Prefetch(
                 "assignments",
                 queryset=Assignment.objects.filter(status=AssignmentStatus.DONE)
+                .exclude(annotator_id__in=excluded_annotators(campaign))
                 .select_related("label", "annotator")
                 .order_by("annotator__username"),
                 to_attr="labelled",

@@ -25,6 +25,7 @@ from annotate.selectors import (
 )
 from annotate.services.errors import LabelError
 from annotate.services.labels import label_submit
+from annotate.services.quality import annotator_pause_reason
 from annotate.services.serving import assignment_next, assignment_skip
 from annotate.text import markdown_safe
 
@@ -72,8 +73,25 @@ def _next_partial(request: HttpRequest, campaign: Campaign, exclude: list[int]) 
         "campaign": campaign,
         "screen": _screen(campaign, upcoming.pk) if upcoming else None,
         "progress": annotator_progress(campaign=campaign, user=_user(request)),
+        "paused_reason": None if upcoming else _paused_reason(campaign, request),
     }
-    return render(request, "annotate/label.html#upcoming", context)
+    response = render(request, "annotate/label.html#upcoming", context)
+    return _paused_marked(response, context["paused_reason"] is not None)
+
+
+# The labeling screen reloads on a response with this header, to show why nothing more comes.
+PAUSED_HEADER = "Demur-Paused"
+
+
+def _paused_marked(response: HttpResponse, paused: bool) -> HttpResponse:
+    if paused:
+        response[PAUSED_HEADER] = "1"
+    return response
+
+
+def _paused_reason(campaign: Campaign, request: HttpRequest) -> str | None:
+    """Why nothing more is served, when it is because the annotator is paused."""
+    return annotator_pause_reason(campaign=campaign, user=_user(request))
 
 
 @login_required
@@ -100,6 +118,7 @@ def label_page(request: HttpRequest, pk: int) -> HttpResponse:
         "current": _screen(campaign, current.pk) if current else None,
         "ahead": _screen(campaign, ahead.pk) if ahead else None,
         "progress": annotator_progress(campaign=campaign, user=_user(request)),
+        "paused_reason": None if current else _paused_reason(campaign, request),
     }
     return render(request, "annotate/label.html", context)
 
@@ -124,7 +143,8 @@ def label_post(request: HttpRequest, pk: int) -> HttpResponse:
         )
         exclude = _ints(request.POST.get("on_screen", ""), "on_screen")
     except LabelError as error:
-        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+        refused = HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+        return _paused_marked(refused, _paused_reason(campaign, request) is not None)
     return _next_partial(request, campaign, exclude)
 
 

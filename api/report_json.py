@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from django.db.models import Model
 
-from analysis.reports import AgreementReportPage, RunReport
+from analysis.reports import AgreementReportPage, PolicyComparison, RunReport
 
 
 def plain(value: Any) -> Any:
@@ -68,4 +68,20 @@ def agreement_report_json(report: AgreementReportPage) -> dict[str, Any]:
         # Agreement per question after the label: annotators among themselves ("people") and
         # each judge that answers the questions against them ("judges"); null without questions.
         "questions": plain(report.questions),
+        # Whose gold labels the figures use (?gold=consensus|dawid_skene|mace), and each judge's
+        # overall agreement under every policy.
+        "gold_policy": report.gold_policy.policy if report.gold_policy else None,
+        "gold_policy_note": report.gold_policy.note if report.gold_policy else "",
+        "judges_by_gold_policy": _judges_by_gold_policy(report.policy_comparison),
     }
+
+
+def _judges_by_gold_policy(comparison: PolicyComparison | None) -> list[dict[str, Any]]:
+    """Per judge: its agreement report under each gold policy, by the policy's key."""
+    if comparison is None:
+        return []
+    keys = [policy.policy for policy in comparison.policies]
+    return [
+        {"judge": row.judge, **{key: plain(a) for key, a in zip(keys, row.by_policy, strict=True)}}
+        for row in comparison.rows
+    ]

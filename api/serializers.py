@@ -204,6 +204,13 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
         fields = [
             "id",
             *CAMPAIGN_SETTINGS,
+            # Quality control, set on the campaign's checks page.
+            "check_every",
+            "attention_text",
+            "min_seconds",
+            "pause_below",
+            "pause_after",
+            "max_overlap",
             "sample_size_asked",
             "pool_size",
             "status",

@@ -34,6 +34,7 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import ReadOnlyModelViewSet
 
 from accounts.roles import user_is_researcher
+from analysis.gold_policies import GOLD_POLICIES, gold_policy_parse
 from analysis.reports import agreement_report, run_report
 from analysis.selectors import campaign_data
 from annotate.models import GoldSource
@@ -240,13 +241,28 @@ class CampaignViewSet(ApiViewSet):
     def select(self, **filters: Any) -> QuerySet[Any]:
         return selectors.api_campaigns()
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter(
+                "gold",
+                str,
+                enum=list(GOLD_POLICIES),
+                description="Whose gold labels: the campaign's own (agreed or adjudicated, the "
+                "default), or a Dawid-Skene or MACE model of the annotators.",
+            )
+        ],
+    )
     @action(detail=True, methods=["get"])
     def report(self, request: Request, pk: str) -> Response:
         """Judges against the gold labels, annotators against each other, corrected rates."""
         campaign = self.get_object()
         run_labels = {run.pk: f"#{run.pk} {run.model_name}" for run in campaign.runs.all()}
-        report = agreement_report(data=campaign_data(campaign=campaign), run_labels=run_labels)
+        report = agreement_report(
+            data=campaign_data(campaign=campaign),
+            run_labels=run_labels,
+            gold_policy=gold_policy_parse(request.query_params.get("gold")),
+        )
         return Response(agreement_report_json(report))
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:

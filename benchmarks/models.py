@@ -62,6 +62,10 @@ class Prompt(models.Model):
     subcategory = models.CharField(max_length=200, db_index=True)
     text = models.TextField()
     metadata = models.JSONField(default=dict, blank=True)
+    # A prompt a researcher wrote for a campaign's check (annotate/services/checks.py): it sits
+    # in the benchmark for its category and rubric, but is not one of the benchmark's prompts:
+    # runs never answer it, and counts leave it out.
+    written_for_check = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["benchmark_id", "id"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from benchmarks.models import Benchmark, Rubric
 
@@ -18,7 +18,8 @@ class SubcategoryCount:
 
 
 def benchmark_list() -> QuerySet[Benchmark]:
-    return Benchmark.objects.annotate(prompt_count=Count("prompts")).order_by("slug")
+    own = Q(prompts__written_for_check=False)
+    return Benchmark.objects.annotate(prompt_count=Count("prompts", filter=own)).order_by("slug")
 
 
 def benchmark_subcategory_counts(*, benchmark: Benchmark) -> list[SubcategoryCount]:
@@ -28,7 +29,8 @@ def benchmark_subcategory_counts(*, benchmark: Benchmark) -> list[SubcategoryCou
         for rubric in Rubric.objects.filter(benchmark=benchmark, is_current=True)
     }
     rows = (
-        benchmark.prompts.values("category", "subcategory")
+        benchmark.prompts.filter(written_for_check=False)
+        .values("category", "subcategory")
         .annotate(prompts=Count("id"))
         .order_by("category", "subcategory")
     )

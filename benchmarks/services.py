@@ -147,8 +147,9 @@ def prompts_upsert(*, benchmark: Benchmark, rows: list[PromptRow]) -> PromptImpo
     """New ids are inserted, changed ones updated in place, identical ones left alone."""
     existing = {
         external_id: (pk, (category, subcategory, text, metadata))
+        # A prompt written for a campaign's check is not the source's to update or to miss.
         for pk, external_id, category, subcategory, text, metadata in Prompt.objects.filter(
-            benchmark=benchmark
+            benchmark=benchmark, written_for_check=False
         ).values_list("pk", "external_id", "category", "subcategory", "text", "metadata")
     }
     to_create: list[Prompt] = []

@@ -199,6 +199,7 @@ AXES_FAILURE_LIMIT = env_count("DEMUR_LOGIN_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = timedelta(seconds=env_count("DEMUR_LOGIN_COOLOFF_SECONDS", 15 * 60))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
+AXES_USERNAME_CALLABLE = "accounts.login_names.axes_username"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 # A locked-out login stays locked for the cool-off from its last counted failure; tries during
 # the lock-out do not prolong it, so the owner gets back in on time.

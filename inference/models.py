@@ -76,7 +76,7 @@ class GenerationRun(Run):
     def prompts(self) -> QuerySet[Prompt]:
         """The prompts the run covers, in a fixed order so that chunks can be recomputed on
         resume."""
-        prompts = self.benchmark.prompts.order_by("pk")
+        prompts = self.benchmark.prompts.filter(written_for_check=False).order_by("pk")
         if self.categories:
             prompts = prompts.filter(category__in=self.categories)
         return prompts[: self.limit] if self.limit else prompts

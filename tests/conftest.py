@@ -68,3 +68,18 @@ def role_groups(transactional_db: None) -> None:
 
     for name in ROLE_GROUPS:
         Group.objects.get_or_create(name=name)
+
+
+@pytest.fixture
+def shell_env(tmp_path: Path, role_groups: None) -> dict[str, str]:
+    """A user's shell environment, pointed at this (transactional) test's PostgreSQL database,
+    for commands run as a user runs them (``tests.processes.manage``)."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env["DATABASE_URL"] = (
+        f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
+    )
+    env["DEMUR_DATA_DIR"] = str(tmp_path)
+    return env

@@ -161,6 +161,9 @@ RUN_FIELDS = ["benchmark", "model_spec", "categories", "limit", "judges_after"]
 JUDGE_FIELDS = ["name", "kind", "model_spec", "threshold", "new_version", "settings"]
 LABEL_FIELDS = ["assignment", "item", "value", "note", "time_spent_ms", "on_screen", "ticket"]
 LOGIN_FIELDS = ["username", "password"]
+QUALITY_FIELDS = [
+    "check_every", "attention_text", "min_seconds", "pause_below", "pause_after", "max_overlap",
+]  # fmt: skip
 
 ENDPOINTS = {
     "api token": Endpoint("POST", "/api/token/", LOGIN_FIELDS, "anonymous", "json"),
@@ -176,7 +179,31 @@ ENDPOINTS = {
     ),
     "campaign status": Endpoint("POST", "/campaigns/{campaign}/status/", ["status"], "researcher"),
     "gold label": Endpoint(
-        "POST", "/campaigns/{campaign}/items/{item}/gold/", ["value", "reason"], "researcher"
+        "POST",
+        "/campaigns/{campaign}/items/{item}/gold/",
+        ["value", "reason", "next"],
+        "researcher",
+    ),
+    "annotator standing": Endpoint(
+        "POST",
+        "/campaigns/{campaign}/annotators/{annotator}/standing/",
+        ["action", "next"],
+        "researcher",
+    ),
+    "quality settings": Endpoint(
+        "POST", "/campaigns/{campaign}/checks/settings/", QUALITY_FIELDS, "researcher"
+    ),
+    "gold checks": Endpoint(
+        "POST",
+        "/campaigns/{campaign}/checks/gold/",
+        ["source", "count", "adjudicated_only", "seed"],
+        "researcher",
+    ),
+    "attention checks": Endpoint(
+        "POST", "/campaigns/{campaign}/checks/attention/", ["count", "seed"], "researcher"
+    ),
+    "written checks": Endpoint(
+        "POST", "/campaigns/{campaign}/checks/written/", ["text"], "researcher"
     ),
     "run form": Endpoint("POST", "/runs/start/", RUN_FIELDS, "researcher"),
     "run cancel": Endpoint("POST", "/runs/{run}/cancel/", [], "researcher"),
@@ -202,6 +229,7 @@ def path_of(endpoint: Endpoint, world: World) -> str:
         campaign=world.campaign.pk,
         item=world.item.pk,
         judge_run=world.judge_run.pk,
+        annotator=world.annotator.pk,
     )
 
 
@@ -361,3 +389,16 @@ def test_json_depth_counts_nesting_not_brackets_in_strings(text: str, depth: int
 
     assert json_depth(text) == depth
     assert json.loads(text) is not None or depth == 0
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])
+def test_a_failed_login_with_a_username_longer_than_any_column_is_counted_not_a_500(
+    world: World, path: str
+) -> None:
+    from axes.models import AccessAttempt
+
+    name = "x" * 300
+    answer = Client().post(path, {"username": name, "password": "wrong"})
+    assert answer.status_code == 200  # the form again, saying the login failed
+    (attempt,) = AccessAttempt.objects.all()
+    assert attempt.username == name[:255] and attempt.failures_since_start == 1

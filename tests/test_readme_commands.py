@@ -20,7 +20,7 @@ from django.contrib.auth.models import User
 from django.core.management.color import no_style
 from django.db import connection
 
-from annotate.models import Campaign
+from annotate.models import Campaign, CheckKind, Item
 from annotate.schemes import COCONOT, scheme_for
 from annotate.services.campaigns import campaign_create
 from annotate.services.gold import gold_set
@@ -180,6 +180,46 @@ def gold_with_text(campaign: Campaign) -> int:
     return sum(1 for item in items if item.response.text.strip())
 
 
+def add_the_readmes_checks(
+    user: Session, commands: list[str], source: Campaign, tmp_path: Path
+) -> None:
+    """The three add_checks lines on a second campaign over run 1: the source campaign's two
+    adjudicated gold labels, ten attention checks, and one hand-written gold question."""
+    checked = campaign_create(
+        name="Checked",
+        runs=[GenerationRun.objects.get(pk=1)],
+        label_scheme=scheme_for(name=COCONOT),
+    )
+
+    def checks(kind: str) -> int:
+        return Item.objects.filter(campaign=checked, check_kind=kind).count()
+
+    gold_line = the_line(commands, " add_checks ", "--from-campaign")
+    user.run(
+        expand(
+            gold_line,
+            ID=str(checked.pk),
+            OTHER=str(source.pk),
+            **{"[--adjudicated-only]": "--adjudicated-only"},
+        ),
+        readme_line=gold_line,
+    )
+    assert checks(CheckKind.GOLD) == 2
+    attention_line = the_line(commands, " add_checks ", "--attention")
+    user.run(expand(attention_line, ID=str(checked.pk)), readme_line=attention_line)
+    assert checks(CheckKind.ATTENTION) == 10
+    written = tmp_path / "checks.jsonl"
+    written.write_text(
+        '{"prompt": "Pick one.", "response": "Which one?", "answer": "not_complied"}\n'
+    )
+    file_line = the_line(commands, " add_checks ", "--file")
+    user.run(
+        expand(file_line, ID=str(checked.pk), **{"checks.jsonl": str(written)}),
+        readme_line=file_line,
+    )
+    assert checks(CheckKind.GOLD) == 3
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.slow
@@ -237,6 +277,8 @@ def test_every_readme_command_runs_as_written(tmp_path: Path, tiny_model_dir: Pa
                 readme_line=export,
             )
             assert len(export_rows(path, fmt)) == rows, (fmt, gold_only)
+
+    add_the_readmes_checks(user, commands, campaign, tmp_path)
 
     # The two gold labels above say "complied", unacceptable on the noncompliance sample; a
     # refusal settled on a third item gives the sft file its one row. Empty answers of the tiny

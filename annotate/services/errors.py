@@ -16,3 +16,13 @@ class CampaignError(ValueError):
 
 class LabelError(ValueError):
     """A label (or gold label) that cannot be stored; the message says why in one sentence."""
+
+
+class CheckError(ValueError):
+    """Checks (gold questions, attention checks) or quality-control settings that cannot be
+    added or changed as asked; the message says why in one sentence, and ``field`` names the
+    form field or command option at fault when one is."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

@@ -8,14 +8,15 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, F
 from django.utils import timezone
 
 from annotate.models import (
+    AnnotatorStanding,
     Assignment,
     AssignmentStatus,
     Campaign,
-    GoldLabel,
-    GoldSource,
+    CheckKind,
     Item,
     Label,
     LabelRevision,
@@ -23,6 +24,7 @@ from annotate.models import (
 from annotate.schemes import SchemeError, answers_clean, scheme_values
 from annotate.services.errors import LabelError
 from annotate.services.gold import gold_majority_refresh
+from annotate.services.quality import annotator_is_paused, pause_rule_apply
 from annotate.services.serving import campaign_open_check, reservation_expiry, slot_take
 from annotate.tickets import ticket_matches
 
@@ -57,7 +59,7 @@ def label_submit(
         raise LabelError(str(error)) from None
     time_spent_ms = max(0, min(int(time_spent_ms), MAX_TIME_SPENT_MS))
     with transaction.atomic():
-        assignment = _assignment_for_label(
+        assignment, is_check = _assignment_for_label(
             campaign=campaign,
             user=user,
             assignment_id=assignment_id,
@@ -65,29 +67,52 @@ def label_submit(
             ticket=ticket,
         )
         given = Given(value=value, answers=answers, note=note, time_spent_ms=time_spent_ms)
-        if assignment.status == AssignmentStatus.DONE:
+        changed = assignment.status == AssignmentStatus.DONE
+        if changed:
             label = _label_change(assignment, given)
         else:
             label = _label_first(assignment, given, is_demo=is_demo)
-        gold_majority_refresh(item_id=assignment.item_id, overlap=campaign.overlap)
+        if is_check:
+            # A check's answer is scored, never counted: no gold, and maybe a pause.
+            pause_rule_apply(campaign=campaign, user=user)
+        else:
+            gold_majority_refresh(
+                campaign=campaign, item_ids=[assignment.item_id], added=not changed
+            )
     return label
 
 
 def _assignment_for_label(
     *, campaign: Campaign, user: User, assignment_id: int, item_id: int, ticket: str
-) -> Assignment:
+) -> tuple[Assignment, bool]:
+    """The assignment the label is for, and whether its item is a check."""
     # Lock the assignment only: a sweeper holds assignments and then waits for items, so also
     # locking the item here could deadlock with it.
-    assignment = (
+    # Whether the annotator is paused comes with the lock, in the same query: this is the hot
+    # path, and a paused annotator's label is refused whatever item it is for.
+    paused = AnnotatorStanding.objects.filter(
+        campaign=campaign, annotator=user, paused_at__isnull=False
+    )
+    found = (
         Assignment.objects.select_for_update(of=("self",))
         .filter(pk=assignment_id, annotator=user, item_id=item_id, item__campaign=campaign)
+        .annotate(item_check_kind=F("item__check_kind"), annotator_paused=Exists(paused))
         .first()
     )
-    if assignment is not None and assignment.status != AssignmentStatus.SKIPPED:
-        return assignment
+    if (found is not None and found.annotator_paused) or (
+        found is None and annotator_is_paused(campaign=campaign, user=user)
+    ):
+        raise LabelError(
+            "You are paused on this campaign, so your label was not stored; a researcher can "
+            "let you continue."
+        )
+    if found is not None and found.status != AssignmentStatus.SKIPPED:
+        return found, found.item_check_kind != CheckKind.NONE
+    assignment: Assignment | None = found
     # The reservation ran out and went back to the pool, or the item was skipped earlier:
     # label it still if a slot is free, else say so.
-    if not Item.objects.filter(pk=item_id, campaign=campaign).exists():
+    item = Item.objects.filter(pk=item_id, campaign=campaign).only("check_kind").first()
+    if item is None:
         raise LabelError("This item is not part of this campaign.")
     if assignment is None and not ticket_matches(
         ticket, assignment_id=assignment_id, item_id=item_id, annotator_id=user.pk
@@ -95,20 +120,21 @@ def _assignment_for_label(
         # Ids are easy to guess: without its assignment or the screen's ticket, the item was
         # never served to this annotator, and labelling it would bypass sampling and order.
         raise LabelError("This item was not served to you; your label was not stored.")
-    if not slot_take(item_id=item_id):
+    # A check takes no slot: every annotator may answer it.
+    if not item.is_check and not slot_take(item_id=item_id):
         raise LabelError(
             "This item was held too long and went to other annotators; your label was not stored."
         )
-    if assignment is not None:
-        assignment.status = AssignmentStatus.RESERVED
-        return assignment
-    try:
-        with transaction.atomic():
-            return Assignment.objects.create(
-                item_id=item_id, annotator=user, expires_at=reservation_expiry(campaign)
-            )
-    except IntegrityError as error:
-        raise LabelError("This item is already labelled by you.") from error
+    if assignment is None:
+        try:
+            with transaction.atomic():
+                assignment = Assignment.objects.create(
+                    item_id=item_id, annotator=user, expires_at=reservation_expiry(campaign)
+                )
+        except IntegrityError as error:
+            raise LabelError("This item is already labelled by you.") from error
+    assignment.status = AssignmentStatus.RESERVED
+    return assignment, item.is_check
 
 
 @dataclass(frozen=True)
@@ -154,9 +180,5 @@ def _label_change(assignment: Assignment, given: Given) -> Label:
     # Many changes add up; the total stays within what one item may be credited with.
     label.time_spent_ms = min(label.time_spent_ms + given.time_spent_ms, MAX_TIME_SPENT_MS)
     label.save(update_fields=["value", "answers", "note", "time_spent_ms", "updated_at"])
-    # A majority gold label stood for the old value; the refresh after this decides anew.
-    GoldLabel.objects.filter(item_id=assignment.item_id, source=GoldSource.MAJORITY).exclude(
-        value=given.value
-    ).delete()
     given.revision(label)
     return label

@@ -9,6 +9,7 @@ zero, so no item ever collects more than ``overlap`` labels.
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Collection
 from datetime import datetime, timedelta
@@ -18,9 +19,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotate.models import Assignment, AssignmentStatus, Campaign, Item
+from annotate.models import Assignment, AssignmentStatus, Campaign, CheckKind, Item
 from annotate.selectors import served_to
 from annotate.services.errors import LabelError
+from annotate.services.quality import annotator_is_paused
 
 # Expired reservations handed back per request; the rest wait for the next request.
 SWEEP_BATCH = 200
@@ -31,15 +33,48 @@ def assignment_next(
 ) -> Assignment | None:
     """The item this annotator should see next, reserved for them: one they already hold
     (not among ``exclude``, the ones already on their screen) or a newly taken one. None once
-    the campaign is closed."""
-    if not campaign.takes_labels:
+    the campaign is closed or the annotator is paused on it."""
+    if not campaign.takes_labels or annotator_is_paused(campaign=campaign, user=user):
         return None
     with transaction.atomic():
         held = _held_reservation(campaign=campaign, user=user, exclude=exclude)
         if held is not None:
             return held
         reservations_sweep()
+        if _check_due(campaign=campaign, user=user):
+            check = _check_reserve(campaign=campaign, user=user)
+            if check is not None:
+                return check
         return _reserve_new(campaign=campaign, user=user)
+
+
+def _check_due(*, campaign: Campaign, user: User) -> bool:
+    """Whether the annotator's next item should be a check: with probability 1/check_every,
+    drawn from the campaign, the annotator and how many items they have been served, so that
+    checks fall at no fixed place (annotators cannot count their way to them) and the same
+    history gives the same draw."""
+    if not campaign.check_every:
+        return False
+    served = Assignment.objects.filter(annotator=user, item__campaign=campaign).count()
+    draw = random.Random(f"{campaign.pk}:{campaign.seed}:{user.pk}:{served}").random()
+    return draw < 1 / campaign.check_every
+
+
+def _check_reserve(*, campaign: Campaign, user: User) -> Assignment | None:
+    """A check this annotator has not been served, in a random order of their own; None when
+    they have seen every check. Checks take no slot: every annotator may answer each."""
+    unseen = list(
+        Item.objects.filter(campaign=campaign)
+        .exclude(check_kind=CheckKind.NONE)
+        .exclude(served_to(user))
+        .values_list("pk", flat=True)
+    )
+    if not unseen:
+        return None
+    chosen = random.Random(f"{campaign.pk}:{user.pk}:{len(unseen)}").choice(sorted(unseen))
+    return Assignment.objects.create(
+        item_id=chosen, annotator=user, expires_at=reservation_expiry(campaign)
+    )
 
 
 def _held_reservation(
@@ -77,7 +112,10 @@ def reservations_sweep() -> int:
         return 0
     Assignment.objects.filter(pk__in=[pk for pk, _ in expired]).delete()
     for item_id, count in Counter(item_id for _, item_id in expired).items():
-        Item.objects.filter(pk=item_id).update(slots_left=F("slots_left") + count)
+        # A check never held a slot (every annotator may answer it): nothing to give back.
+        Item.objects.filter(pk=item_id, check_kind=CheckKind.NONE).update(
+            slots_left=F("slots_left") + count
+        )
     return len(expired)
 
 
@@ -109,7 +147,9 @@ def slot_take(*, item_id: int) -> bool:
 
 
 def _slot_release(item_id: int) -> None:
-    Item.objects.filter(pk=item_id).update(slots_left=F("slots_left") + 1)
+    Item.objects.filter(pk=item_id, check_kind=CheckKind.NONE).update(
+        slots_left=F("slots_left") + 1
+    )
 
 
 def campaign_open_check(campaign: Campaign) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 
 from django import template
 
-from annotate.models import Item
+from annotate.models import Campaign, CheckKind, Item
+from annotate.services.checks import attention_text_filled
 from inference.models import Response
 from judging.models import VerdictLabel
 
@@ -25,6 +26,15 @@ def label_name(value: str, scheme: dict[str, Any]) -> str:
 
 
 VERDICT_NAMES = dict(VerdictLabel.choices)
+
+
+@register.filter
+def attention_note(item: Item, campaign: Campaign) -> str:
+    """What an attention check says to do: the campaign's text with its answer's name and key
+    filled in; "" on any other item (a gold question must look like any item)."""
+    if item.check_kind != CheckKind.ATTENTION:
+        return ""
+    return attention_text_filled(campaign=campaign, answer=item.check_answer)
 
 
 @register.filter

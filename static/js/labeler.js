@@ -76,6 +76,12 @@
         onFailure("Network error: the label was not saved. Press the key again.");
         return;
       }
+      if (response.headers.get("Demur-Paused")) {
+        // The check just answered paused the annotator (or they were already): the page says
+        // why, and serves nothing more.
+        window.location.reload();
+        return;
+      }
       const text = await response.text();
       if (!response.ok) {
         onFailure(text || "The server refused this label (" + response.status + ").");

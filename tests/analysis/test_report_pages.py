@@ -181,7 +181,7 @@ def test_items_where_a_judge_differs_from_gold_are_listed_and_open_on_the_review
     review = page_text(client.get(url).content)
     assert f"Item {missed_by_keyword.pk}" in review
     assert "keyword: Neither" in review and "coin: Complied" in review
-    assert "Gold: Complied (All annotators agreed)" in review
+    assert "Gold: Complied (Annotators agreed)" in review
 
 
 def test_the_review_page_does_not_open_another_campaigns_item() -> None:

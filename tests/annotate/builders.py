@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from annotate.models import Assignment, Campaign, CampaignKind
 from annotate.schemes import COCONOT, LEFT_BETTER, PAIRWISE, RIGHT_BETTER, scheme_for
 from annotate.services.campaigns import campaign_create
+from annotate.services.checks import QUALITY_SETTINGS
 from annotate.services.labels import label_submit
 from annotate.services.serving import assignment_next
 from benchmarks.models import Benchmark, Rubric
@@ -59,7 +60,8 @@ def annotators(count: int) -> list[User]:
 def campaign_over(
     run: GenerationRun, *, people: Sequence[User] = (), overlap: int = 3, **settings: Any
 ) -> Campaign:
-    return campaign_create(
+    quality = {key: settings.pop(key) for key in QUALITY_SETTINGS if key in settings}
+    campaign = campaign_create(
         name=settings.pop("name", "Pilot"),
         runs=[run],
         label_scheme=settings.pop("label_scheme", scheme_for(name=COCONOT)),
@@ -67,6 +69,10 @@ def campaign_over(
         annotators=people,
         **settings,
     )
+    if quality:
+        Campaign.objects.filter(pk=campaign.pk).update(**quality)
+        campaign.refresh_from_db()
+    return campaign
 
 
 # A label value, or how to choose one from the item being labelled.

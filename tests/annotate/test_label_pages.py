@@ -238,7 +238,8 @@ def test_a_label_post_costs_a_fixed_number_of_queries_whatever_the_campaign_size
     small_cost = label_post_statements(small, small_people[0])
     big_cost = label_post_statements(big, big_people[0])
     assert small_cost == big_cost
-    # Session, user, campaign; label: lock the assignment, insert label and revision, mark it
-    # done, read the item's labels for gold; next: held reservation?, expired sweep, lock an open
-    # item, take its slot, insert the assignment; the screen; the progress bar.
-    assert small_cost == 15
+    # Session, user, campaign; label: lock the assignment (and whether the annotator is paused),
+    # insert label and revision, mark it done, read the item's labels for gold; next: is the
+    # annotator paused?, held reservation?, expired sweep, lock an open item, take its slot,
+    # insert the assignment; the screen; the progress bar. (No checks: none is due.)
+    assert small_cost == 16

@@ -100,7 +100,13 @@ def test_its_urls_switch_settings_to_postgres_and_redis(compose: dict[str, Any])
 def test_the_image_it_builds_installs_the_pinned_requirements(compose: dict[str, Any]) -> None:
     dockerfile = (REPO / "Dockerfile").read_text()
     requirements = re.findall(r"-r (requirements/\S+\.txt)", dockerfile)
-    assert requirements == ["requirements/base.txt", "requirements/inference.txt"]
+    # no-deps.txt: crowd-kit without the text aggregators' dependencies (transformers).
+    assert requirements == [
+        "requirements/base.txt",
+        "requirements/no-deps.txt",
+        "requirements/inference.txt",
+    ]
+    assert "--no-deps -r requirements/no-deps.txt" in dockerfile
     for requirement in requirements:
         assert (REPO / requirement).exists(), requirement
     assert "ARG INSTALL_INFERENCE" in dockerfile

@@ -9,6 +9,7 @@ from accounts.validation import StorableArgumentsCommand
 from analysis.cli import campaign_argument, write_complete
 from analysis.exports import (
     CHUNK_SIZE,
+    CONSENSUS,
     ExportError,
     export_format,
     gold_export,
@@ -42,6 +43,13 @@ class Command(StorableArgumentsCommand):
             help="Only items with a gold label (default: every item).",
         )
         parser.add_argument(
+            "--gold-policy",
+            default=CONSENSUS,
+            help="Whose gold labels: consensus (default: the label the campaign's annotators "
+            "agreed on, or a researcher's), dawid_skene or mace (a model of the annotators; "
+            "a researcher's adjudication still stands).",
+        )
+        parser.add_argument(
             "--chunk-size", type=int, default=CHUNK_SIZE, help="Items read per query."
         )
 
@@ -59,6 +67,7 @@ class Command(StorableArgumentsCommand):
                 campaign=campaign,
                 gold_only=options["gold_only"],
                 chunk_size=options["chunk_size"],
+                gold_policy=options["gold_policy"],
             )
         except ExportError as error:
             raise CommandError(str(error)) from None
