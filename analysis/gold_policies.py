@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, replace
 
 from django.core.cache import cache
 
-from analysis.aggregation import DAWID_SKENE, MACE_METHOD, model_gold
+from analysis.aggregation import DAWID_SKENE, MACE_METHOD, ModelGold, model_gold
 from analysis.exports import CONSENSUS
 from analysis.selectors import CampaignData
 from annotate.models import GoldSource
@@ -40,13 +41,47 @@ def gold_policy_parse(raw: str | None) -> str:
 
 
 @dataclass(frozen=True)
+class AnnotatorModel:
+    """What a model learned about one annotator (shown as A1, A2, …): Dawid-Skene's
+    ``confusion`` (rows: the true label, in ``labels`` order; columns: the label given; None
+    where no item had that true label) and ``right``, its diagonal; MACE's ``competence`` (how
+    often they know the answer rather than click at random)."""
+
+    annotator: str
+    right: list[float | None]
+    confusion: list[list[float | None]]
+    competence: float | None = None
+
+
+@dataclass(frozen=True)
 class PolicyGold:
     """The campaign's columns with the gold labels of one policy; ``note`` says why a model
-    could not be fitted (its gold is then what the labels plainly say)."""
+    could not be fitted (its gold is then what the labels plainly say); ``fitted``: the model,
+    for a model's policy."""
 
     policy: str
     data: CampaignData
     note: str = ""
+    fitted: ModelGold | None = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.fitted.labels if self.fitted is not None else ()
+
+    @property
+    def annotator_models(self) -> list[AnnotatorModel]:
+        """Per annotator, in the report's order, what the model learned about them."""
+        if self.fitted is None or self.note:
+            return []
+        found = []
+        for name in self.data.annotators:
+            if name in self.fitted.confusion:
+                matrix = [[_number(p) for p in row] for row in self.fitted.confusion[name]]
+                right = [row[index] for index, row in enumerate(matrix)]
+                found.append(AnnotatorModel(name, right, matrix))
+            elif name in self.fitted.competence:
+                found.append(AnnotatorModel(name, [], [], self.fitted.competence[name]))
+        return found
 
     @property
     def name(self) -> str:
@@ -60,17 +95,22 @@ class PolicyGold:
 def gold_by_policy(data: CampaignData, policy: str) -> PolicyGold:
     if policy == CONSENSUS:
         return PolicyGold(policy, data)
-    modelled_gold, reason = _fitted_gold(data, policy)
+    fitted = _fitted(data, policy)
     gold: list[str | None] = []
     sources: list[str | None] = []
-    for own, source, modelled in zip(data.gold, data.gold_sources, modelled_gold, strict=True):
+    for own, source, modelled in zip(data.gold, data.gold_sources, fitted.gold, strict=True):
         if source == GoldSource.ADJUDICATED:
             gold.append(own)
             sources.append(source)
         else:
             gold.append(modelled)
             sources.append(policy if modelled is not None else None)
-    return PolicyGold(policy, replace(data, gold=gold, gold_sources=sources), reason)
+    changed = replace(data, gold=gold, gold_sources=sources)
+    return PolicyGold(policy, changed, fitted.reason, fitted)
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
 
 
 # A fitted model's gold is kept this long; the key is the labels themselves, so any new label,
@@ -78,15 +118,15 @@ def gold_by_policy(data: CampaignData, policy: str) -> PolicyGold:
 FIT_CACHE_SECONDS = 7 * 24 * 3600
 
 
-def _fitted_gold(data: CampaignData, policy: str) -> tuple[list[str | None], str]:
-    """The model's gold per item and why no model could be fitted (""), from the cache when the
-    same labels were fitted before: a fit of 10,000 items takes seconds (bench/RESULTS.md)."""
+def _fitted(data: CampaignData, policy: str) -> ModelGold:
+    """The model fitted to the campaign's labels, from the cache when the same labels were
+    fitted before: a fit of 10,000 items takes seconds."""
     categories = scheme_values(data.campaign.label_scheme)
     content = json.dumps([policy, data.campaign.seed, categories, data.annotators, data.ratings])
     key = f"model-gold:{hashlib.sha256(content.encode()).hexdigest()}"
     cached = cache.get(key)
-    if cached is not None:
-        return cached[0], cached[1]
+    if isinstance(cached, ModelGold):
+        return cached
     fitted = model_gold(
         data.ratings,
         data.annotators,
@@ -94,5 +134,5 @@ def _fitted_gold(data: CampaignData, policy: str) -> tuple[list[str | None], str
         categories=categories,
         seed=data.campaign.seed,
     )
-    cache.set(key, (fitted.gold, fitted.reason), FIT_CACHE_SECONDS)
-    return fitted.gold, fitted.reason
+    cache.set(key, fitted, FIT_CACHE_SECONDS)
+    return fitted

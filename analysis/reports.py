@@ -162,6 +162,9 @@ class AgreementReportPage:
     versions: list[JudgeVersions] = field(default_factory=list)
     # Agreement per question after the label (None when the scheme asks none).
     questions: QuestionSection | None = None
+    # Each pair of annotators on the items both labelled: kappa, AC1, PABAK, prevalence and
+    # bias indices (one labelling as "human", the other as "judge" of ``metrics.agreement``).
+    annotator_pairs: list[tuple[str, str, metrics.AgreementReport]] = field(default_factory=list)
     # Whose gold labels the figures use, and the judges' figures under every policy.
     gold_policy: PolicyGold | None = None
     policy_comparison: PolicyComparison | None = None
@@ -326,7 +329,26 @@ def _agreement_page(data: CampaignData, run_labels: dict[int, str]) -> Agreement
             if gold is None and len({r for r in ratings if r is not None}) > 1
         ),
         questions=question_section(data=data, answers=campaign_answers(data=data)),
+        annotator_pairs=_annotator_pairs(data),
     )
+
+
+def _annotator_pairs(data: CampaignData) -> list[tuple[str, str, metrics.AgreementReport]]:
+    """Every pair of annotators with an item in common, on the items both labelled."""
+    categories = scheme_values(data.campaign.label_scheme)
+    pairs = []
+    for first, second in combinations(range(len(data.annotators)), 2):
+        both = [
+            (row[first], row[second])
+            for row in data.ratings
+            if row[first] is not None and row[second] is not None
+        ]
+        if both:
+            report = metrics.agreement(
+                [str(a) for a, _ in both], [str(b) for _, b in both], categories=categories
+            )
+            pairs.append((data.annotators[first], data.annotators[second], report))
+    return pairs
 
 
 def _judge_versions(

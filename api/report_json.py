@@ -73,6 +73,11 @@ def agreement_report_json(report: AgreementReportPage) -> dict[str, Any]:
         "gold_policy": report.gold_policy.policy if report.gold_policy else None,
         "gold_policy_note": report.gold_policy.note if report.gold_policy else "",
         "judges_by_gold_policy": _judges_by_gold_policy(report.policy_comparison),
+        # Each pair of annotators on the items both labelled: kappa, AC1, PABAK, PI, BI.
+        "annotator_pairs": [
+            {"a": first, "b": second, "agreement": plain(pair)}
+            for first, second, pair in report.annotator_pairs
+        ],
     }
 
 

@@ -18,6 +18,7 @@ from sklearn.metrics import cohen_kappa_score
 from analysis.aggregation import METHODS
 from analysis.exports import GOLD_POLICY_NAMES
 from analysis.gold_policies import CONSENSUS, GOLD_POLICIES, gold_by_policy
+from analysis.reports import agreement_report
 from analysis.selectors import campaign_data
 from annotate.models import Campaign, Item
 from annotate.services.gold import gold_set
@@ -97,6 +98,16 @@ def test_the_agreement_page_switches_gold_policy_and_says_which() -> None:
     data = campaign_data(campaign=campaign)
     agreed = sum(g is not None for g in data.gold)
     assert f"gold items {agreed} {len(data.item_ids)} {len(data.item_ids)}" in own
+    # What each model learned about each annotator, as the model itself says it.
+    assert "What Dawid-Skene learned about each annotator" in modelled
+    assert "What MACE learned about each annotator" in mace and "Competence" in mace
+    assert "learned about each annotator" not in own
+    fitted = gold_by_policy(data, "dawid_skene").fitted
+    assert fitted is not None
+    spammer = fitted.confusion["A4"]
+    row = list(fitted.labels).index("not_complied")
+    shown = " ".join(f"{share:.2f}" for share in spammer[row])
+    assert f"A4 Did not comply {shown}" in modelled
     # Anything else is the campaign's own gold, not an error.
     other = client.get(f"/analysis/campaigns/{campaign.pk}/?gold=nonsense")
     assert other.status_code == 200
@@ -188,3 +199,28 @@ def test_the_gold_export_writes_the_models_gold_when_asked(
     assert wrong.returncode != 0
     assert "Unknown gold policy 'vote'; use consensus, dawid_skene, mace." in wrong.stderr
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_each_pair_of_annotators_has_kappa_ac1_pabak_and_the_prevalence_and_bias_indices() -> None:
+    campaign, _ = crowd_with_a_spammer()
+    data = campaign_data(campaign=campaign)
+    report = agreement_report(data=data, run_labels={})
+    pairs = {(a, b): pair for a, b, pair in report.annotator_pairs}
+    assert set(pairs) == {
+        (a, b) for i, a in enumerate(data.annotators) for b in data.annotators[i + 1 :]
+    }
+    first = [row[0] for row in data.ratings]
+    fourth = [row[3] for row in data.ratings]
+    pair = pairs[("A1", "A4")]
+    assert pair.kappa.value == pytest.approx(cohen_kappa_score(first, fourth))
+    reference = CAC(pd.DataFrame({"a": first, "b": fourth}), categories=list(CLASSES)).gwet()
+    assert pair.gwet_ac1.value == pytest.approx(reference["est"]["coefficient_value"], abs=1e-4)
+    n = len(first)
+    both = sum(a == b == "not_complied" for a, b in zip(first, fourth, strict=True))
+    neither = sum("not_complied" not in (a, b) for a, b in zip(first, fourth, strict=True))
+    only_first = sum(a == "not_complied" != b for a, b in zip(first, fourth, strict=True))
+    only_fourth = sum(b == "not_complied" != a for a, b in zip(first, fourth, strict=True))
+    assert pair.prevalence_index.value == pytest.approx((both - neither) / n)
+    assert pair.bias_index.value == pytest.approx((only_first - only_fourth) / n)
+    text = page_text(researcher().get(f"/analysis/campaigns/{campaign.pk}/").content)
+    assert f"A1 \N{EN DASH} A4 {pair.kappa.value:.2f} [" in text
