@@ -17,10 +17,12 @@ from django.utils.safestring import SafeString
 
 from analysis import metrics
 from analysis.gold_policies import CONSENSUS, GOLD_POLICIES, PolicyGold, gold_by_policy
+from analysis.ppi import PPIEstimate, StratifiedPPIEstimate, ppi_mean, stratified_ppi_mean
 from analysis.question_reports import QuestionSection, question_section
 from analysis.selectors import (
     CampaignData,
     JudgeColumn,
+    RunVerdicts,
     campaign_answers,
     run_judge_columns,
     run_verdict_labels,
@@ -28,6 +30,7 @@ from analysis.selectors import (
 from annotate.schemes import scheme_values
 from benchmarks.models import BenchmarkKind
 from inference.models import GenerationRun
+from judging.judges_text import COMPLIED
 from judging.selectors import judge_label_parts
 
 ALL = "All categories"
@@ -140,9 +143,16 @@ class JudgeAgreement:
 
 @dataclass
 class CorrectedRate:
+    """One judge's rate on one run, corrected with the gold labels: plain PPI (``report``, with
+    the judge-only and gold-only rates), PPI++ (``tuned``: the judge weighted by how much it
+    helps, never worse than the gold labels alone) and stratified PPI++ over categories
+    (``stratified``: each category corrected on its own, weighted by its share)."""
+
     run_label: str
     judge: str
     report: metrics.PPIReport
+    tuned: PPIEstimate | None = None
+    stratified: StratifiedPPIEstimate | None = None
 
 
 @dataclass
@@ -476,12 +486,43 @@ def _corrected_rates(data: CampaignData, run_labels: dict[int, str]) -> list[Cor
         rows = [i for i, run in enumerate(data.run_ids) if run == run_id]
         for name, labels in data.judges.items():
             everything = run_verdict_labels(campaign=data.campaign, run_id=run_id, judge=name)
-            gold, judge, weights = _pairs(data, labels, rows)
-            if not everything:
+            if not everything.labels:
                 continue
-            report = metrics.judge_corrected_rate(everything, judge, gold, weights=weights)
-            results.append(CorrectedRate(run_label, name, report))
+            kept = [i for i in rows if labels[i] is not None and data.gold[i] is not None]
+            gold, judge, weights = _pairs(data, labels, kept)
+            report = metrics.judge_corrected_rate(everything.labels, judge, gold, weights=weights)
+            tuned, stratified = _tuned_rates(
+                gold, judge, weights, everything, [data.categories[i] for i in kept]
+            )
+            results.append(CorrectedRate(run_label, name, report, tuned, stratified))
     return results
+
+
+def _complied(labels: Sequence[str]) -> list[float]:
+    """1 where the label says complied: the rate every corrected estimate is of."""
+    return [1.0 if label == COMPLIED else 0.0 for label in labels]
+
+
+def _tuned_rates(
+    gold: list[str],
+    judge: list[str],
+    weights: list[float],
+    everything: RunVerdicts,
+    categories: list[str],
+) -> tuple[PPIEstimate | None, StratifiedPPIEstimate | None]:
+    """PPI++ and stratified PPI++ (analysis/ppi.py) of the same gold labels and verdicts; the
+    stratified one needs every labelled category among the verdicts (it always is, unless the
+    judge run changed since the items were drawn)."""
+    if not gold:
+        return None, None
+    y, f, f_all = _complied(gold), _complied(judge), _complied(everything.labels)
+    tuned = ppi_mean(y, f, f_all, weights=weights)
+    if not set(categories) <= set(everything.categories):
+        return tuned, None
+    stratified = stratified_ppi_mean(
+        y, f, categories, f_all, everything.categories, weights=weights
+    )
+    return tuned, stratified
 
 
 # --- Charts ------------------------------------------------------------------------------------

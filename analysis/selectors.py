@@ -164,10 +164,18 @@ def _by_version(entry: tuple[str, object]) -> tuple[str, int]:
     return judge_label_parts(entry[0])
 
 
-def run_verdict_labels(*, campaign: Campaign, run_id: int, judge: str) -> list[str]:
-    """The verdict labels of the newest run of this judge on this run, for the responses the
-    campaign draws its items from (answered, inside its category filters): the population its
-    labelled sample can speak for."""
+@dataclass(frozen=True)
+class RunVerdicts:
+    """A judge's verdicts on the responses a campaign draws from, with each one's category."""
+
+    labels: list[str]
+    categories: list[str]
+
+
+def run_verdict_labels(*, campaign: Campaign, run_id: int, judge: str) -> RunVerdicts:
+    """The verdict labels (and categories) of the newest run of this judge on this run, for the
+    responses the campaign draws its items from (answered, inside its category filters): the
+    population its labelled sample can speak for."""
     name, version = judge_label_parts(judge)  # a label names exactly one version
     judge_run = (
         JudgeRun.objects.filter(run_id=run_id, judge__name=name, judge__version=version)
@@ -176,7 +184,7 @@ def run_verdict_labels(*, campaign: Campaign, run_id: int, judge: str) -> list[s
         .first()
     )
     if judge_run is None:
-        return []
+        return RunVerdicts([], [])
     population = campaign_population(
         runs=[judge_run.run],
         categories=campaign.categories,
@@ -184,7 +192,8 @@ def run_verdict_labels(*, campaign: Campaign, run_id: int, judge: str) -> list[s
         exclude_truncated=campaign.exclude_truncated,
     )
     verdicts = Verdict.objects.filter(judge_run=judge_run, response__in=population.values("pk"))
-    return list(verdicts.values_list("label", flat=True))
+    rows = list(verdicts.values_list("label", "response__prompt__category"))
+    return RunVerdicts([label for label, _ in rows], [category for _, category in rows])
 
 
 @dataclass

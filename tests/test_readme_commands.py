@@ -246,6 +246,8 @@ def test_every_readme_command_runs_as_written(tmp_path: Path, tiny_model_dir: Pa
         assert "Run 1 done: 30 responses." in user.run(the_line(commands, " generate ", "--wait"))
         user.run(the_line(commands, " judge ", "--run 1"))
         assert JudgeRun.objects.get(run_id=1, judge__name="keyword").status == RunStatus.DONE
+        planned = user.run(the_line(commands, " plan_labels "))
+        assert "Uniform sample, PPI++" in planned and "Stratified by category, Neyman" in planned
 
         resume, cancel = the_line(commands, "--resume 1"), the_line(commands, "--cancel 1")
         interrupted_run_one()

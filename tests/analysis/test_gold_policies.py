@@ -9,7 +9,9 @@ import random
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import ppi_py
 import pytest
 from crowdkit.aggregation import DawidSkene
 from irrCAC.raw import CAC
@@ -54,7 +56,9 @@ def crowd_with_a_spammer(n: int = 60, seed: int = 3) -> tuple[Campaign, list[str
 
         label_all(campaign, person, value)
     judged = [label if i % 5 else "complied" for i, label in enumerate(truth)]
-    judge_all(run, Judge.objects.get(name="keyword"), judged)
+    # A transactional test empties the tables afterwards, the keyword judge its migration made too.
+    keyword, _ = Judge.objects.get_or_create(name="keyword", defaults={"kind": "keyword"})
+    judge_all(run, keyword, judged)
     return campaign, truth
 
 
@@ -126,7 +130,8 @@ def test_ac1_and_pabak_stand_beside_kappa_with_a_warning_on_skewed_labels() -> N
     for person in people:
         label_all(campaign, person, lambda a: true_of[a.item.response_id])
     judged = ["not_complied"] * 37 + ["complied", "not_complied", "complied"]
-    judge_all(run, Judge.objects.get(name="keyword"), judged)
+    keyword, _ = Judge.objects.get_or_create(name="keyword", defaults={"kind": "keyword"})
+    judge_all(run, keyword, judged)
     text = page_text(researcher().get(f"/analysis/campaigns/{campaign.pk}/").content)
     assert "Did not comply is 95% of the labels." in text
     assert "Gwet's AC1" in text and "PABAK" in text and "Prevalence index" in text
@@ -224,3 +229,21 @@ def test_each_pair_of_annotators_has_kappa_ac1_pabak_and_the_prevalence_and_bias
     assert pair.bias_index.value == pytest.approx((only_first - only_fourth) / n)
     text = page_text(researcher().get(f"/analysis/campaigns/{campaign.pk}/").content)
     assert f"A1 \N{EN DASH} A4 {pair.kappa.value:.2f} [" in text
+
+
+def test_the_corrected_rate_has_ppi_plus_plus_and_stratified_ppi_beside_plain_ppi() -> None:
+    campaign, _ = crowd_with_a_spammer()
+    text = page_text(researcher().get(f"/analysis/campaigns/{campaign.pk}/").content)
+    data = campaign_data(campaign=campaign)
+    (row,) = agreement_report(data=data, run_labels={data.run_ids[0]: "run"}).corrected
+    assert row.tuned is not None and row.stratified is not None
+    # The same gold labels and verdicts as the plain PPI figure, through ppi_py's PPI++.
+    rows = [i for i, g in enumerate(data.gold) if g is not None]
+    y = np.array([data.gold[i] == "complied" for i in rows], dtype=float)
+    f = np.array([data.judges["keyword"][i] == "complied" for i in rows], dtype=float)
+    f_all = np.array([label == "complied" for label in data.judges["keyword"]], dtype=float)
+    low, high = ppi_py.ppi_mean_ci(y, f, f_all, alpha=0.05)
+    assert row.tuned.estimate.low == pytest.approx(max(0.0, float(low[0])))
+    assert row.tuned.estimate.high == pytest.approx(min(1.0, float(high[0])))
+    assert "PPI++" in text and "Stratified PPI++" in text
+    assert f"λ={row.tuned.lam:.2f}" in text
