@@ -21,6 +21,7 @@ from django.contrib.auth.models import User
 from django.db.models import Q
 
 from analysis import metrics
+from analysis.answers import majority as answers_majority
 from analysis.metrics import Estimate
 from annotate.models import (
     AnnotatorStanding,
@@ -41,17 +42,6 @@ CHECK_KINDS = (CheckKind.GOLD, CheckKind.ATTENTION)
 # --- plain figures ----------------------------------------------------------------------------
 
 
-def strict_majority(labels: Sequence[str]) -> str | None:
-    """The label more than half of ``labels`` are; None when none is (a tie, or no labels)."""
-    counts: dict[str, int] = defaultdict(int)
-    for label in labels:
-        counts[label] += 1
-    for label, count in counts.items():
-        if 2 * count > len(labels):
-            return label
-    return None
-
-
 def agreement_pairs(
     own: dict[int, str], others: dict[int, list[str]]
 ) -> tuple[list[str], list[str]]:
@@ -60,7 +50,7 @@ def agreement_pairs(
     have a strict majority; other items are left out."""
     mine, theirs = [], []
     for item_id, label in own.items():
-        majority = strict_majority(others.get(item_id, []))
+        majority = answers_majority(others.get(item_id, []))
         if majority is not None:
             mine.append(label)
             theirs.append(majority)

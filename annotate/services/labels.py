@@ -12,7 +12,6 @@ from django.db.models import Exists, F
 from django.utils import timezone
 
 from annotate.models import (
-    AnnotatorStanding,
     Assignment,
     AssignmentStatus,
     Campaign,
@@ -24,7 +23,7 @@ from annotate.models import (
 from annotate.schemes import SchemeError, answers_clean, scheme_values
 from annotate.services.errors import LabelError
 from annotate.services.gold import gold_majority_refresh
-from annotate.services.quality import annotator_is_paused, pause_rule_apply
+from annotate.services.quality import annotator_is_paused, pause_rule_apply, paused_standing
 from annotate.services.serving import campaign_open_check, reservation_expiry, slot_take
 from annotate.tickets import ticket_matches
 
@@ -90,9 +89,7 @@ def _assignment_for_label(
     # locking the item here could deadlock with it.
     # Whether the annotator is paused comes with the lock, in the same query: this is the hot
     # path, and a paused annotator's label is refused whatever item it is for.
-    paused = AnnotatorStanding.objects.filter(
-        campaign=campaign, annotator=user, paused_at__isnull=False
-    )
+    paused = paused_standing(campaign=campaign, user=user)
     found = (
         Assignment.objects.select_for_update(of=("self",))
         .filter(pk=assignment_id, annotator=user, item_id=item_id, item__campaign=campaign)

@@ -6,10 +6,17 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from annotate.models import AnnotatorStanding, Assignment, AssignmentStatus, Campaign, Item
+from annotate.models import (
+    AnnotatorStanding,
+    Assignment,
+    AssignmentStatus,
+    Campaign,
+    CheckKind,
+    Item,
+)
 from annotate.quality import PauseRule
 from annotate.selectors import check_assignments
 from annotate.services.errors import CampaignError
@@ -18,17 +25,20 @@ from annotate.services.gold import gold_majority_refresh
 STANDING_ACTIONS = ("pause", "resume", "exclude", "include")
 
 
-def annotator_is_paused(*, campaign: Campaign, user: User) -> bool:
+def paused_standing(*, campaign: Campaign, user: User) -> QuerySet[AnnotatorStanding]:
+    """The annotator's standing on the campaign if it pauses them (no row: not paused)."""
     return AnnotatorStanding.objects.filter(
         campaign=campaign, annotator=user, paused_at__isnull=False
-    ).exists()
+    )
+
+
+def annotator_is_paused(*, campaign: Campaign, user: User) -> bool:
+    return paused_standing(campaign=campaign, user=user).exists()
 
 
 def annotator_pause_reason(*, campaign: Campaign, user: User) -> str | None:
     """Why this annotator is paused on the campaign, or None when they are not."""
-    standing = AnnotatorStanding.objects.filter(
-        campaign=campaign, annotator=user, paused_at__isnull=False
-    ).first()
+    standing = paused_standing(campaign=campaign, user=user).first()
     return standing.pause_reason if standing is not None else None
 
 
@@ -97,7 +107,7 @@ def _labels_recount(*, campaign: Campaign, annotator: User, freed: bool) -> None
         Assignment.objects.filter(
             annotator=annotator,
             item__campaign=campaign,
-            item__check_kind="",
+            item__check_kind=CheckKind.NONE,
             status=AssignmentStatus.DONE,
         ).values_list("item_id", flat=True)
     )

@@ -22,8 +22,8 @@ from analysis.annotator_quality import (
     active_seconds,
     annotator_quality,
     running_accuracy,
-    strict_majority,
 )
+from analysis.answers import majority
 from annotate.models import (
     AnnotatorStanding,
     Assignment,
@@ -334,6 +334,7 @@ def test_only_researchers_see_the_page() -> None:
 
 
 def test_a_strict_majority_is_more_than_half() -> None:
+    strict_majority = majority  # the others' label is analysis.answers' majority
     assert strict_majority(["a", "a", "b"]) == "a"
     assert strict_majority(["a", "b"]) is None
     assert strict_majority(["a"]) == "a"
