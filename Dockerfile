@@ -13,7 +13,8 @@ COPY . .
 RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     DEMUR_DATA_DIR=/tmp/build-data python manage.py collectstatic --no-input -v 0 \
  && rm -rf /tmp/build-data
-RUN useradd --create-home demur && mkdir -p /data && chown demur /data
+# /data/uploads exists in the image so that the volume mounted there starts out owned by demur.
+RUN useradd --create-home demur && mkdir -p /data/uploads && chown demur /data /data/uploads
 USER demur
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]

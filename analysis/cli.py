@@ -1,5 +1,5 @@
-"""What the export commands share: the campaign named on the command line, and files that
-appear only once they are complete."""
+"""What the export commands share: files that appear only once they are complete (the campaign
+they name: annotate.cli.campaign_argument)."""
 
 from __future__ import annotations
 
@@ -11,19 +11,7 @@ from typing import TypeVar
 
 from django.core.management.base import CommandError
 
-from accounts.numbers import whole_number
-from annotate.models import Campaign
-
 Result = TypeVar("Result")
-
-
-def campaign_argument(value: str) -> Campaign:
-    """The campaign ``--campaign`` names, or one sentence."""
-    number = whole_number(value)
-    campaign = Campaign.objects.filter(pk=number).first() if number is not None else None
-    if campaign is None:
-        raise CommandError(f"There is no campaign with id {value!r}.")
-    return campaign
 
 
 def write_complete(path: Path, write: Callable[[Path], Result]) -> Result:

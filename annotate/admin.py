@@ -11,6 +11,7 @@ from annotate.models import (
     Item,
     Label,
     LabelRevision,
+    TargetMet,
 )
 
 
@@ -118,3 +119,14 @@ class AnnotatorStandingAdmin(ResearcherAdmin):
     search_fields = ["annotator__username", "pause_reason"]
     list_select_related = ["campaign", "annotator", "excluded_by"]
     raw_id_fields = ["annotator", "excluded_by"]
+
+
+@admin.register(TargetMet)
+class TargetMetAdmin(ResearcherAdmin):
+    """When each campaign target was met. Deleting a row serves its category again, until the
+    next gold label there meets the target anew."""
+
+    list_display = ["campaign", "category", "met_at", "labels", "estimate", "half_width"]
+    list_filter = ["campaign"]
+    search_fields = ["category"]
+    list_select_related = ["campaign"]

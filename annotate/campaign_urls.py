@@ -12,8 +12,10 @@ urlpatterns = [
     path("", campaign_views.campaign_list, name="list"),
     path("new/", campaign_views.campaign_new, name="new"),
     path("new/picks/", campaign_views.campaign_picks, name="picks"),
+    path("new/plan/", campaign_views.campaign_plan, name="plan"),
     path("<int:pk>/", campaign_views.campaign_detail, name="detail"),
     path("<int:pk>/status/", campaign_views.campaign_status, name="status"),
+    path("<int:pk>/target/", campaign_views.campaign_target, name="target"),
     path("<int:pk>/review/", campaign_views.review, name="review"),
     path(
         "<int:pk>/annotators/<int:user_pk>/standing/",

@@ -8,7 +8,7 @@ from typing import cast
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.encoding import iri_to_uri
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -17,13 +17,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.numbers import whole_number
 from accounts.roles import researcher_required
 from annotate import selectors
-from annotate.forms import CampaignForm, GoldForm, initial_from
+from annotate.forms import CampaignForm, GoldForm, PlanForm, initial_from, pilot_campaigns
+from annotate.label_budget import RESPONSES
 from annotate.models import Campaign, CampaignStatus, Item
+from annotate.plans import PlanError, budget_plan
 from annotate.services.campaigns import CAMPAIGN_SETTINGS, campaign_create, campaign_status_set
 from annotate.services.errors import CampaignError, LabelError
 from annotate.services.gold import gold_set
 from annotate.services.quality import standing_change
+from annotate.targets import target_panel
 from annotate.text import markdown_safe
+from inference.models import GenerationRun
+from runs.views import polling_partial
 
 
 @researcher_required
@@ -42,11 +47,13 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 @researcher_required
 @require_http_methods(["GET", "POST"])
 def campaign_new(request: HttpRequest) -> HttpResponse:
-    if "refresh" in request.POST:
-        # "Update the lists" (the page without JavaScript): the same form again, its pick
-        # lists now those of the runs ticked, and nothing created or complained about yet.
+    if "refresh" in request.POST or "plan" in request.POST:
+        # "Update the lists" or "Plan" (the page without JavaScript): the same form again, its
+        # pick lists now those of the runs ticked, the plan under it, and nothing created or
+        # complained about yet.
         form = CampaignForm(initial=initial_from(request.POST))
-        return render(request, "annotate/campaign_new.html", {"form": form})
+        context = {"form": form, **_plan_context(request.POST, planned="plan" in request.POST)}
+        return render(request, "annotate/campaign_new.html", context)
     form = CampaignForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -59,7 +66,59 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
         except CampaignError as error:
             form.add_error(error.field, str(error))
     status = 400 if request.method == "POST" else 200
-    return render(request, "annotate/campaign_new.html", {"form": form}, status=status)
+    context = {"form": form, **_plan_context(request.POST, planned=False)}
+    return render(request, "annotate/campaign_new.html", context, status=status)
+
+
+@researcher_required
+@require_GET
+def campaign_plan(request: HttpRequest) -> HttpResponse:
+    """The planner's answer for what the campaign form holds so far (htmx swaps it in)."""
+    return render(
+        request, "annotate/campaign_new.html#plan", _plan_context(request.GET, planned=True)
+    )
+
+
+def _plan_context(data: QueryDict, *, planned: bool) -> dict[str, object]:
+    """The planner's form and, once asked, its plan (or the one sentence why there is none)
+    for the runs, categories and pilot the campaign form holds. An assumed accuracy, when
+    given, is used instead of the pilot."""
+    plan_form = PlanForm(data if planned else None, initial={"plan_target": 0.03})
+    context: dict[str, object] = {"plan_form": plan_form}
+    if not planned or not plan_form.is_valid():
+        return context
+    wanted = plan_form.cleaned_data
+    runs_ids = [whole_number(value) for value in data.getlist("runs")]
+    runs = list(GenerationRun.objects.filter(pk__in=[pk for pk in runs_ids if pk is not None]))
+    pilot = None
+    pilot_id = whole_number(data.get("pilot", ""))
+    if wanted["plan_accuracy"] is None and pilot_id is not None:
+        pilot = pilot_campaigns().filter(pk=pilot_id).first()
+    if not runs:
+        context["plan_error"] = "Tick at least one generation run to plan for."
+        return context
+    if wanted["plan_accuracy"] is None and pilot is None:
+        context["plan_error"] = (
+            "Choose a pilot campaign (under Sampling) or give an assumed accuracy: the plan "
+            "needs to know how often the judge errs."
+        )
+        return context
+    try:
+        context["budget"] = budget_plan(
+            runs=runs,
+            judge=wanted["plan_judge"].label,
+            target=wanted["plan_target"],
+            pilot=pilot,
+            accuracy=wanted["plan_accuracy"],
+            seconds_per_label=wanted["plan_seconds"],
+            categories=data.getlist("categories"),
+            subcategories=data.getlist("subcategories"),
+            exclude_truncated=data.get("exclude_truncated") in ("on", "true", "1"),
+            population=wanted["plan_population"] or RESPONSES,
+        )
+    except PlanError as error:
+        context["plan_error"] = str(error)
+    return context
 
 
 @researcher_required
@@ -81,8 +140,21 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "progress": selectors.campaign_progress(campaign=campaign),
         "guidelines": markdown_safe(campaign.guidelines),
         "runs": campaign.runs.select_related("benchmark"),
+        "target": target_panel(campaign),
     }
     return render(request, "annotate/campaign.html", context)
+
+
+@researcher_required
+@require_GET
+def campaign_target(request: HttpRequest, pk: int) -> HttpResponse:
+    """The Target panel, which htmx polls while the campaign is open; once it is not (or it
+    has no target) the answer is 286 and polling stops."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    panel = target_panel(campaign)
+    context = {"campaign": campaign, "target": panel}
+    finished = panel is None or not panel.live
+    return polling_partial(request, "annotate/campaign.html#target", context, finished)
 
 
 # Messages after a status change: what it means for annotators.

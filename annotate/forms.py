@@ -5,11 +5,12 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.models import User
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import QueryDict
 
 from accounts.numbers import MAX_INT, whole_number
 from accounts.roles import ANNOTATOR
+from annotate.label_budget import PROMPTS, RESPONSES
 from annotate.models import Campaign, CampaignKind, CheckKind, GoldSource, Sampling
 from annotate.schemes import BUILT_IN_SCHEMES, COCONOT, CUSTOM, SchemeError, scheme_for
 from annotate.selectors import run_categories
@@ -61,7 +62,23 @@ class CampaignForm(forms.Form):
         queryset=Judge.objects.order_by("name"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="For 'Judge disagreement first'.",
+        help_text="For 'Judge disagreement first', active sampling (whose uncertainty it "
+        "follows) and Neyman allocation (exactly one: whose errors it spreads labels by).",
+    )
+    pilot = forms.ModelChoiceField(
+        queryset=Campaign.objects.none(),
+        required=False,
+        label="Pilot campaign",
+        empty_label="None",
+        help_text="For Neyman allocation: its gold labels show where the sampling judge errs.",
+    )
+    active_uniform_share = forms.FloatField(
+        required=False,
+        min_value=0.01,
+        max_value=1,
+        label="Uniform share",
+        help_text="For active sampling: this share of each response's chance is the same for "
+        "all, so none is near zero (empty: 0.25).",
     )
     seed = forms.IntegerField(initial=0, min_value=0, max_value=MAX_INT)
     overlap = forms.IntegerField(
@@ -93,9 +110,32 @@ class CampaignForm(forms.Form):
         max_value=24 * 60,
         help_text="An item served and not labelled goes back to the pool after this.",
     )
+    target_half_width = forms.FloatField(
+        required=False,
+        label="Target ±",
+        help_text="Stop serving a category once the target judge's corrected compliance rate "
+        "is known within ± this share (0.03 is ±3 points; anytime-valid 95% interval); "
+        "empty: no target.",
+    )
+    target_judge = forms.ModelChoiceField(
+        queryset=Judge.objects.order_by("name", "-version"),
+        required=False,
+        empty_label="None",
+        help_text="The judge whose corrected compliance rate the target is on; it must have "
+        "judged every chosen run.",
+    )
+    target_per_category = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="A target per category",
+        help_text="Each prompt category stops on its own; unticked: one target for the whole "
+        "campaign, which then stops as a whole.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        pilot = cast(forms.ModelChoiceField, self.fields["pilot"])
+        pilot.queryset = pilot_campaigns()
         # Pick lists of what the chosen runs really have, so that no name can be mistyped.
         self.run_categories = run_categories(runs=self.chosen_runs())
         categories = cast(forms.MultipleChoiceField, self.fields["categories"])
@@ -124,6 +164,59 @@ class CampaignForm(forms.Form):
             except SchemeError as error:
                 self.add_error("custom_scheme", str(error))
         return data
+
+
+def pilot_campaigns() -> QuerySet[Campaign]:
+    """Campaigns of one response at a time with gold labels: what can show a judge's errors."""
+    return (
+        Campaign.objects.exclude(kind=CampaignKind.PAIRWISE)
+        .filter(items__gold__isnull=False, items__check_kind=CheckKind.NONE)
+        .distinct()
+        .order_by("-created_at")
+    )
+
+
+class PlanForm(forms.Form):
+    """The campaign form's planner: how many labels for a ±target interval on the chosen runs'
+    judge-corrected compliance rate (annotate/plans.py). Its fields sit inside the campaign
+    form under ``plan_`` names; the runs, categories and pilot are the campaign form's."""
+
+    plan_judge = forms.ModelChoiceField(
+        queryset=Judge.objects.order_by("name", "-version"),
+        label="Judge",
+        empty_label="Choose a judge…",
+        help_text="Whose compliance rate the labels correct.",
+    )
+    plan_target = forms.FloatField(
+        initial=0.03,
+        min_value=0.001,
+        max_value=0.5,
+        label="Target ±",
+        help_text="Half-width of the 95% interval, a share: 0.03 is ±3 points.",
+    )
+    plan_population = forms.ChoiceField(
+        choices=[
+            (RESPONSES, "These responses themselves (as campaign targets)"),
+            (PROMPTS, "Prompts like these (the judge's own sampling error stays)"),
+        ],
+        initial=RESPONSES,
+        required=False,
+        label="Rate of",
+    )
+    plan_accuracy = forms.FloatField(
+        required=False,
+        min_value=0.501,
+        max_value=1,
+        label="Assumed accuracy",
+        help_text="Without a pilot campaign: how often the judge's call is the human's.",
+    )
+    plan_seconds = forms.FloatField(
+        required=False,
+        min_value=0.1,
+        max_value=24 * 3600,
+        label="Seconds per label",
+        help_text="Empty: the pilot's median, else 30.",
+    )
 
 
 def _values(data: Mapping[str, Any], name: str) -> list[Any]:

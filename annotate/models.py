@@ -15,6 +15,8 @@ class Sampling(models.TextChoices):
     RANDOM = "random", "Simple random sample"
     STRATIFIED = "stratified", "Equal number per subcategory"
     JUDGE_DISAGREEMENT = "judge_disagreement", "Judge disagreement first"
+    NEYMAN = "neyman", "More labels where the judge errs (Neyman, from a pilot)"
+    ACTIVE = "active", "Active: likelier where the judge is unsure"
 
 
 class CampaignKind(models.TextChoices):
@@ -64,6 +66,33 @@ class Campaign(models.Model):
         null=True, blank=True, help_text="Responses the items were drawn from, at creation."
     )
     sampling_judges = models.ManyToManyField("judging.Judge", blank=True, related_name="campaigns")
+    # Neyman allocation reads how often the sampling judge was wrong in each category from this
+    # campaign's gold labels (annotate/sampling.py).
+    pilot = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="piloted"
+    )
+    active_uniform_share = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Active sampling: the share of each response's draw probability that is "
+        "uniform, so that no response is drawn with probability near zero.",
+    )
+    # A target (issue 15): stop serving a category once the judge-corrected compliance rate's
+    # anytime-valid 95% interval is within ±target_half_width (overall, or per category).
+    target_half_width = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Stop when the corrected compliance rate is within ± this share; empty: no "
+        "target.",
+    )
+    target_judge = models.ForeignKey(
+        "judging.Judge",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="target_campaigns",
+    )
+    target_per_category = models.BooleanField(default=True, db_default=True)
     seed = models.PositiveIntegerField(default=0)
     overlap = models.PositiveSmallIntegerField(
         default=3, help_text="How many different annotators label each item."
@@ -404,3 +433,28 @@ class AnnotatorStanding(models.Model):
     @property
     def is_excluded(self) -> bool:
         return self.excluded_at is not None
+
+
+class TargetMet(models.Model):
+    """A campaign's target reached in one prompt category (``category`` empty: the campaign's
+    one overall target): the first time the anytime-valid interval of the target judge's
+    corrected compliance rate was as narrow as the target (annotate/stopping.py). From then on
+    the category's items are no longer served. Recorded once, as it stood then."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="targets_met")
+    category = models.CharField(max_length=200, blank=True)
+    met_at = models.DateTimeField(auto_now_add=True)
+    labels = models.PositiveIntegerField(help_text="Gold labels the interval stood on.")
+    estimate = models.FloatField()
+    low = models.FloatField()
+    high = models.FloatField()
+    half_width = models.FloatField()
+
+    class Meta:
+        ordering = ["campaign_id", "category"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "category"], name="target_met_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category or 'Overall'} of {self.campaign}, met at {self.met_at:%Y-%m-%d}"

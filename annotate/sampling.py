@@ -9,6 +9,15 @@ with ``E[n_h] = target_h`` exactly and ``sum n_h = sum target_h``, so every resp
 Horvitz-Thompson sum of 1/p over the sample is N in expectation (exactly N when every target is
 a whole number). Analysis weights labels by 1/p to describe the whole run, not the oversampled
 hard cases.
+
+Two designs spend labels where the judge needs them (issue 15). Neyman allocation stratifies by
+prompt category and gives category h an expected n_h proportional to N_h sigma_h, sigma_h the
+spread of the judge's error (the rectifier Y - lambda f) that a pilot campaign's gold labels show
+(:mod:`annotate.label_budget`, the same model the planner uses). Active sampling (Zrnic and
+Candes 2024) draws each response with its own probability p_i rising with the judges'
+uncertainty about it; a share of every p_i is uniform, so none is near zero, and the draw is
+systematic sampling over the responses in random order, which gives each response exactly p_i
+and the sample exactly its size.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from annotate.label_budget import Stratum, neyman_allocation
 from annotate.models import Sampling
 from judging.models import FAILED_VERDICTS
 
@@ -29,6 +39,15 @@ UNSURE_MARGIN = 0.25
 DISAGREEMENT_SHARE = Fraction(1, 2)
 FAILED_LABELS = FAILED_VERDICTS
 HARD, EASY = "judges disagree or are unsure", "judges agree"
+# Designs that read single responses' verdicts or categories: a pairwise campaign cannot use them.
+SINGLE_RESPONSE_DESIGNS = frozenset({Sampling.JUDGE_DISAGREEMENT, Sampling.NEYMAN, Sampling.ACTIVE})
+# Active sampling: the share of each response's draw probability that is uniform, unless the
+# campaign says otherwise. With 1/4, no response is drawn with less than a quarter of the
+# uniform design's probability, so no label weighs more than four times a uniform one.
+DEFAULT_UNIFORM_SHARE = 0.25
+# Probabilities are exact fractions (their sum is the sample size, to the last draw); the judges'
+# uncertainty is read to this resolution first, so that they share one small denominator.
+UNCERTAINTY_STEPS = 1000
 
 
 class SamplingError(ValueError):
@@ -39,6 +58,7 @@ class SamplingError(ValueError):
 class Candidate:
     response_id: int
     subcategory: str
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,8 +81,13 @@ def draw(
     sample_size: int | None,
     seed: int,
     readings: Iterable[JudgeReading] = (),
+    error_model: Sequence[Stratum] = (),
+    uniform_share: float | None = None,
 ) -> list[Drawn]:
-    """The sample in serving order: ``min(sample_size, len(candidates))`` responses."""
+    """The sample in serving order: ``min(sample_size, len(candidates))`` responses.
+
+    ``readings``: what the sampling judges said (judge disagreement, active sampling);
+    ``error_model``: the judge's errors per category from a pilot (Neyman allocation)."""
     if not candidates:
         raise SamplingError("No responses match the chosen runs and categories.")
     rng = random.Random(seed)
@@ -77,6 +102,12 @@ def draw(
         return _shuffled(_stratified(strata, equal_shares(_sizes(strata), size), rng), rng)
     if sampling == Sampling.JUDGE_DISAGREEMENT:
         return _disagreement_first(candidates, size, rng, list(readings))
+    if sampling == Sampling.NEYMAN:
+        strata = _by_category(candidates)
+        return _shuffled(_stratified(strata, neyman_targets(error_model, strata, size), rng), rng)
+    if sampling == Sampling.ACTIVE:
+        share = DEFAULT_UNIFORM_SHARE if uniform_share is None else uniform_share
+        return _shuffled(_active(candidates, size, rng, list(readings), share), rng)
     raise SamplingError(f"Unknown sampling {sampling!r}.")
 
 
@@ -100,6 +131,13 @@ def _by_subcategory(candidates: Sequence[Candidate]) -> dict[str, list[Candidate
     strata: dict[str, list[Candidate]] = defaultdict(list)
     for candidate in candidates:
         strata[candidate.subcategory].append(candidate)
+    return dict(strata)
+
+
+def _by_category(candidates: Sequence[Candidate]) -> dict[str, list[Candidate]]:
+    strata: dict[str, list[Candidate]] = defaultdict(list)
+    for candidate in candidates:
+        strata[candidate.category].append(candidate)
     return dict(strata)
 
 
@@ -205,3 +243,115 @@ def _disagreement_first(
     hard_drawn.sort(key=lambda d: (-uncertainty.get(d.response_id, 0.0), d.response_id))
     easy_drawn = [d for d in drawn if d.response_id not in hard_ids]
     return hard_drawn + _shuffled(easy_drawn, rng)
+
+
+# --- Neyman allocation ------------------------------------------------------------------------
+
+
+def neyman_targets(
+    error_model: Sequence[Stratum], strata: Mapping[str, Sequence[Candidate]], size: int
+) -> dict[str, Fraction]:
+    """Each category's expected draws: Neyman allocation of ``size`` under the pilot's error
+    model (at least 2 where the category has them, at most all of it), to 1/1000 of a draw,
+    summing to ``min(size, N)`` exactly."""
+    modelled = {stratum.category for stratum in error_model}
+    missing = sorted(set(strata) - modelled)
+    if missing:
+        raise SamplingError(
+            f"Neyman allocation needs the sampling judge's verdicts in every category; "
+            f"{', '.join(map(repr, missing))} has none."
+        )
+    model = [stratum for stratum in error_model if stratum.category in strata]
+    allocation, _ = neyman_allocation(model, size)
+    shares = {str(stratum.category): float(n) for stratum, n in zip(model, allocation, strict=True)}
+    return whole_thousandths(shares, {name: len(pool) for name, pool in strata.items()}, size)
+
+
+def whole_thousandths(
+    shares: Mapping[str, float], caps: Mapping[str, int], size: int
+) -> dict[str, Fraction]:
+    """``shares`` in thousandths of a draw, each at most its cap, summing to ``min(size, sum
+    caps)``: the largest remainders get the thousandths that rounding down left over."""
+    step = 1000
+    wanted = min(size, sum(caps.values())) * step
+    units = {
+        name: min(math.floor(share * step), caps[name] * step) for name, share in shares.items()
+    }
+    by_remainder = sorted(shares, key=lambda name: (units[name] - shares[name] * step, name))
+    while sum(units.values()) < wanted:
+        for name in by_remainder:
+            if sum(units.values()) >= wanted:
+                break
+            if units[name] < caps[name] * step:
+                units[name] += 1
+    while sum(units.values()) > wanted:
+        largest = max(units, key=lambda name: (units[name], name))
+        units[largest] -= 1
+    return {name: Fraction(count, step) for name, count in units.items()}
+
+
+# --- active sampling --------------------------------------------------------------------------
+
+
+def active_probabilities(
+    uncertainty: Sequence[float], size: int, uniform_share: float
+) -> list[Fraction]:
+    """Each response's inclusion probability: ``size`` draws spread in proportion to
+    ``uniform_share`` / N + (1 - ``uniform_share``) u_i / sum u (u_i in [0, 1]), a response
+    whose share would pass 1 drawn surely and the rest spread again over the others. The
+    probabilities sum to ``min(size, N)`` exactly; none is below ``uniform_share`` · n / N."""
+    if not 0 < uniform_share <= 1:
+        raise SamplingError("The uniform share of active sampling must be above 0 and at most 1.")
+    count = len(uncertainty)
+    steps = [round(min(max(u, 0.0), 1.0) * UNCERTAINTY_STEPS) for u in uncertainty]
+    share = Fraction(uniform_share).limit_denominator(1000)
+    total_steps = sum(steps)
+    if total_steps == 0:
+        weights = [Fraction(1)] * count
+    else:
+        # Both parts scaled by N * sum u, so that every weight is a whole number over share's
+        # denominator.
+        weights = [share * total_steps + (1 - share) * count * step for step in steps]
+    return _capped_proportional(weights, min(size, count))
+
+
+def _capped_proportional(weights: Sequence[Fraction], size: int) -> list[Fraction]:
+    """size · w_i / sum w, where any share past 1 is 1 and the others share what is left."""
+    probabilities = [Fraction(0)] * len(weights)
+    sure: set[int] = set()
+    while True:
+        left = size - len(sure)
+        others = [i for i in range(len(weights)) if i not in sure]
+        total = sum((weights[i] for i in others), Fraction(0))
+        over = [i for i in others if left * weights[i] >= total]
+        if not over or total == 0:
+            break
+        sure.update(over)
+    for i in sure:
+        probabilities[i] = Fraction(1)
+    for i in others:
+        probabilities[i] = left * weights[i] / total if total else Fraction(0)
+    return probabilities
+
+
+def _active(
+    candidates: Sequence[Candidate],
+    size: int,
+    rng: random.Random,
+    readings: list[JudgeReading],
+    uniform_share: float,
+) -> list[Drawn]:
+    uncertainty = uncertainty_by_response(readings)
+    ordered = sorted(candidates, key=lambda c: c.response_id)
+    probabilities = active_probabilities(
+        [uncertainty.get(c.response_id, 0.0) for c in ordered], size, uniform_share
+    )
+    # Each response is a stratum of one with target p_i: the systematic draw of
+    # random_allocation takes it with probability exactly p_i, and exactly sum p_i in all.
+    targets = {str(c.response_id): p for c, p in zip(ordered, probabilities, strict=True)}
+    counts = random_allocation(targets, rng)
+    return [
+        Drawn(c.response_id, float(p))
+        for c, p in zip(ordered, probabilities, strict=True)
+        if counts[str(c.response_id)]
+    ]

@@ -73,15 +73,16 @@ def campaign_candidates(
     subcategories: Collection[str] = (),
     exclude_truncated: bool = False,
 ) -> list[Candidate]:
-    """Responses a campaign may draw from (``campaign_population``), with their subcategory."""
+    """Responses a campaign may draw from (``campaign_population``), with their subcategory
+    and category."""
     responses = campaign_population(
         runs=runs,
         categories=categories,
         subcategories=subcategories,
         exclude_truncated=exclude_truncated,
     )
-    rows = responses.order_by("pk").values_list("pk", "prompt__subcategory")
-    return [Candidate(response_id, subcategory) for response_id, subcategory in rows]
+    rows = responses.order_by("pk").values_list("pk", "prompt__subcategory", "prompt__category")
+    return [Candidate(*row) for row in rows]
 
 
 @dataclass(frozen=True)

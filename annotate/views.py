@@ -27,6 +27,7 @@ from annotate.services.errors import LabelError
 from annotate.services.labels import label_submit
 from annotate.services.quality import annotator_pause_reason
 from annotate.services.serving import assignment_next, assignment_skip
+from annotate.targets import overall_target_met
 from annotate.text import markdown_safe
 
 
@@ -74,6 +75,7 @@ def _next_partial(request: HttpRequest, campaign: Campaign, exclude: list[int]) 
         "screen": _screen(campaign, upcoming.pk) if upcoming else None,
         "progress": annotator_progress(campaign=campaign, user=_user(request)),
         "paused_reason": None if upcoming else _paused_reason(campaign, request),
+        "target_met": None if upcoming else overall_target_met(campaign),
     }
     response = render(request, "annotate/label.html#upcoming", context)
     return _paused_marked(response, context["paused_reason"] is not None)
@@ -119,6 +121,7 @@ def label_page(request: HttpRequest, pk: int) -> HttpResponse:
         "ahead": _screen(campaign, ahead.pk) if ahead else None,
         "progress": annotator_progress(campaign=campaign, user=_user(request)),
         "paused_reason": None if current else _paused_reason(campaign, request),
+        "target_met": None if current else overall_target_met(campaign),
     }
     return render(request, "annotate/label.html", context)
 

@@ -17,6 +17,8 @@ from inference.models import GenerationRun, Response
 from inference.selectors import run_list
 from judging.models import Judge, Verdict
 from judging.selectors import judge_find
+from uploads.models import Upload
+from uploads.selectors import upload_list
 
 
 def given(queryset: QuerySet, **lookups: object) -> QuerySet:
@@ -120,3 +122,7 @@ def api_gold_labels(
         value=value,
         source=source,
     ).order_by("id")
+
+
+def api_uploads() -> QuerySet[Upload]:
+    return upload_list()

@@ -1,4 +1,4 @@
-"""What the API shows of each model, and what its two write endpoints accept.
+"""What the API shows of each model, and what its write endpoints accept.
 
 People appear by username: the API is for researchers and admins, who see the same names on
 the campaign pages. (File exports, which leave the system, use pseudonyms instead.)
@@ -26,10 +26,12 @@ from annotate.schemes import (
     scheme_for,
 )
 from annotate.services.campaigns import CAMPAIGN_SETTINGS
-from benchmarks.models import Benchmark, Prompt
+from benchmarks.models import Benchmark, BenchmarkKind, Prompt
 from inference.models import GenerationRun, ModelSpec, Response
 from judging.models import Judge, JudgeKind, JudgePrompt, Verdict
 from judging.selectors import judge_find
+from uploads.models import Upload
+from uploads.selectors import upload_progress
 
 # --- Reads ----------------------------------------------------------------------------------
 
@@ -189,6 +191,9 @@ class VerdictSerializer(serializers.ModelSerializer[Verdict]):
 class CampaignSerializer(serializers.ModelSerializer[Campaign]):
     sampling_judges: serializers.SlugRelatedField[Judge] = serializers.SlugRelatedField(
         slug_field="label", many=True, read_only=True, help_text="Judge versions, by label."
+    )
+    target_judge: serializers.SlugRelatedField[Judge] = serializers.SlugRelatedField(
+        slug_field="label", read_only=True, allow_null=True, help_text="Judge version, by label."
     )
     annotators: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", many=True, read_only=True, help_text="Usernames."
@@ -410,6 +415,23 @@ class CampaignCreateSerializer(serializers.Serializer[Any]):
     sampling_judges = JudgeField(
         many=True, required=False, help_text="A name (its newest version) or NAME@N."
     )
+    pilot = serializers.PrimaryKeyRelatedField(
+        queryset=Campaign.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Neyman allocation: the id of a campaign whose gold labels show where the "
+        "sampling judge errs.",
+    )
+    active_uniform_share = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0.01,
+        max_value=1,
+        help_text="Active sampling: the share of each response's chance that is uniform "
+        "(default 0.25).",
+    )
     seed = serializers.IntegerField(default=0, min_value=0, max_value=MAX_INT)
     overlap = serializers.IntegerField(default=3, min_value=1, max_value=50)
     scheme = serializers.ChoiceField(
@@ -432,6 +454,23 @@ class CampaignCreateSerializer(serializers.Serializer[Any]):
         help_text="Usernames of annotators.",
     )
     reservation_minutes = serializers.IntegerField(default=30, min_value=1, max_value=24 * 60)
+    # Checked by the service (range, judge, scheme, sampling), one sentence naming the field.
+    target_half_width = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Stop serving a category once the target judge's corrected compliance rate's "
+        "anytime-valid 95% interval is within ± this share (0.03 is ±3 points); null: no target.",
+    )
+    target_judge = JudgeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The target's judge: a name (its newest version) or NAME@N.",
+    )
+    target_per_category = serializers.BooleanField(
+        default=True, help_text="A target per prompt category; false: one for the whole campaign."
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Swap ``scheme`` and ``custom_scheme`` for the frozen ``label_scheme``, as the
@@ -453,3 +492,82 @@ class CampaignCreateSerializer(serializers.Serializer[Any]):
         except SchemeError as error:
             raise serializers.ValidationError({"custom_scheme": str(error)}) from None
         return attrs
+
+
+# --- Uploads --------------------------------------------------------------------------------
+
+
+class UploadProgressSerializer(serializers.Serializer[Any]):
+    done = serializers.IntegerField(help_text="Rows written so far.")
+    total = serializers.IntegerField(
+        allow_null=True, help_text="Rows the file holds; null while it is read and checked."
+    )
+
+
+class UploadSerializer(serializers.ModelSerializer[Upload]):
+    url = serializers.HyperlinkedIdentityField(view_name="api:upload-detail")
+    file = serializers.CharField(source="file_name", read_only=True)
+    progress = serializers.SerializerMethodField()
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = Upload
+        fields = [
+            "id",
+            "url",
+            "kind",
+            "status",
+            "file",
+            "options",
+            "progress",
+            "summary",
+            "result",
+            "result_url",
+            "error",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    @extend_schema_field(UploadProgressSerializer)
+    def get_progress(self, upload: Upload) -> dict[str, Any]:
+        progress = upload_progress(upload=upload)
+        return {"done": progress.done, "total": progress.total}
+
+
+class BenchmarkUploadSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField(help_text="JSON Lines or CSV: id, category, subcategory, prompt.")
+    slug = serializers.CharField(max_length=100, help_text="Short name, e.g. coconot.")
+    kind = serializers.ChoiceField(choices=BenchmarkKind.choices)
+    name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    description = serializers.CharField(required=False, default="", allow_blank=True)
+    rubric = serializers.FileField(
+        required=False, default=None, help_text="CoCoNot's refusal_evaluation_rubric.json schema."
+    )
+
+
+class ResponsesUploadSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField(help_text='JSON Lines or CSV of {"id", "response"}.')
+    benchmark = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Benchmark.objects.all(), help_text="Benchmark slug."
+    )
+    model = serializers.CharField(max_length=200, help_text='Shown as the model, e.g. "gpt-4".')
+
+
+class VerdictsUploadSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField(
+        help_text='JSON Lines of {"id", "label", "score"?, "raw_output"?}, or an inspect_evals '
+        "CoCoNot log (.eval, .json)."
+    )
+    run = serializers.PrimaryKeyRelatedField(
+        queryset=GenerationRun.objects.select_related("benchmark"),
+        help_text="Id of the generation run the verdicts judge.",
+    )
+    judge = serializers.CharField(
+        max_length=200,
+        help_text="An existing judge's newest version (NAME@N: version N), or a new imported "
+        "judge.",
+    )

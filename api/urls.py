@@ -19,6 +19,7 @@ router.register("verdicts", views.VerdictViewSet, basename="verdict")
 router.register("campaigns", views.CampaignViewSet, basename="campaign")
 router.register("labels", views.LabelViewSet, basename="label")
 router.register("gold-labels", views.GoldLabelViewSet, basename="gold-label")
+router.register("uploads", views.UploadViewSet, basename="upload")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("token/", views.TokenView.as_view(), name="token"),

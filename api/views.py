@@ -3,7 +3,7 @@ apps' services; who may call them is ``accounts.roles.IsResearcher`` (the defaul
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, cast
 
 from django.conf import settings
@@ -23,7 +23,13 @@ from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import (
+    APIException,
+    NotFound,
+    PermissionDenied,
+    Throttled,
+    ValidationError,
+)
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -46,6 +52,7 @@ from api.params import Filter, read_filters
 from api.report_json import agreement_report_json, run_report_json
 from api.serializers import (
     BenchmarkSerializer,
+    BenchmarkUploadSerializer,
     CampaignCreateSerializer,
     CampaignSerializer,
     GoldLabelSerializer,
@@ -54,14 +61,23 @@ from api.serializers import (
     LabelSerializer,
     PromptSerializer,
     ResponseSerializer,
+    ResponsesUploadSerializer,
     RunCreateSerializer,
     RunSerializer,
+    UploadSerializer,
     VerdictSerializer,
+    VerdictsUploadSerializer,
 )
+from benchmarks.uploads import benchmark_upload_create
 from inference.services import generation_run_create
+from inference.uploads import responses_upload_create
 from judging.models import VerdictLabel
 from judging.services import JudgeSaveError, judge_save
+from judging.uploads import verdicts_upload_create
 from runs.errors import RunError
+from uploads.errors import UploadRefused
+from uploads.handlers import upload_size_refusal
+from uploads.models import Upload
 
 RUN = Filter("run", "Id of a generation run.", kind="id")
 CAMPAIGN = Filter("campaign", "Id of a campaign.", kind="id")
@@ -314,6 +330,100 @@ class GoldLabelViewSet(ApiViewSet):
 
     def select(self, **filters: Any) -> QuerySet[Any]:
         return selectors.api_gold_labels(**filters)
+
+
+class UploadTooBig(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The upload is over the limit."
+
+
+def upload_refusal(error: UploadRefused) -> APIException:
+    """The one sentence under the field at fault: a 400, or a 413 for a file over the limit."""
+    if error.status == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        return UploadTooBig({error.field: [str(error)]})
+    return ValidationError({error.field: [str(error)]})
+
+
+UPLOAD_TOO_BIG = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="The file is over DEMUR_UPLOAD_MAX_BYTES; nothing was kept."
+)
+
+
+def upload_started(
+    request: Request,
+    serializer_class: type[serializers.Serializer[Any]],
+    start: Callable[[dict[str, Any]], Upload],
+) -> Response:
+    """Check the fields, keep the file and queue its import: 202 with the upload's URL, where
+    GET says how far it got and, at the end, what was imported or why nothing was."""
+    form = serializer_class(data=request.data)  # request.data parses the body first
+    refusal = upload_size_refusal(request.META)
+    if refusal is not None:
+        raise upload_refusal(refusal)
+    form.is_valid(raise_exception=True)
+    try:
+        upload = start(form.validated_data)
+    except UploadRefused as error:
+        raise upload_refusal(error) from None
+    data = UploadSerializer(upload, context={"request": request}).data
+    return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+
+
+class UploadViewSet(ApiViewSet):
+    """Files on their way in, newest first. POST a file (multipart) to benchmark/, responses/
+    or verdicts/: it is checked, kept, and imported by a worker; the answer is 202 with the
+    upload's URL. GET it for status (pending, running, done, failed), progress (rows done of
+    total), and at the end the summary and result, or the one-sentence error (nothing was
+    imported)."""
+
+    serializer_class = UploadSerializer
+    pagination_class = SmallListPagination
+    lookup_value_regex = r"\d+"
+
+    def select(self, **filters: Any) -> QuerySet[Any]:
+        return selectors.api_uploads()
+
+    @extend_schema(
+        request={"multipart/form-data": BenchmarkUploadSerializer},
+        responses={202: UploadSerializer, 413: UPLOAD_TOO_BIG},
+    )
+    @action(detail=False, methods=["post"], serializer_class=BenchmarkUploadSerializer)
+    def benchmark(self, request: Request) -> Response:
+        """A benchmark file (JSON Lines or CSV), with an optional rubric, under a slug."""
+        user = cast(User, request.user)
+        return upload_started(
+            request,
+            BenchmarkUploadSerializer,
+            lambda data: benchmark_upload_create(**data, created_by=user),
+        )
+
+    @extend_schema(
+        request={"multipart/form-data": ResponsesUploadSerializer},
+        responses={202: UploadSerializer, 413: UPLOAD_TOO_BIG},
+    )
+    @action(detail=False, methods=["post"], serializer_class=ResponsesUploadSerializer)
+    def responses(self, request: Request) -> Response:
+        """Responses made elsewhere ({id, response} per line): a finished run of the model."""
+        user = cast(User, request.user)
+        return upload_started(
+            request,
+            ResponsesUploadSerializer,
+            lambda data: responses_upload_create(**data, created_by=user),
+        )
+
+    @extend_schema(
+        request={"multipart/form-data": VerdictsUploadSerializer},
+        responses={202: UploadSerializer, 413: UPLOAD_TOO_BIG},
+    )
+    @action(detail=False, methods=["post"], serializer_class=VerdictsUploadSerializer)
+    def verdicts(self, request: Request) -> Response:
+        """A judge's verdicts made by another tool: a finished judge run of a finished run."""
+        user = cast(User, request.user)
+        return upload_started(
+            request,
+            VerdictsUploadSerializer,
+            lambda data: verdicts_upload_create(**data, created_by=user),
+        )
 
 
 def created(request: Request, route: str, serializer: serializers.BaseSerializer[Any]) -> Response:

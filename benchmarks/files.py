@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any
 
 from accounts.validation import MAX_JSON_DEPTH, json_depth, strings_in, text_problem
 
+# What iter_records reads: JSON Lines (under any of its three names) and CSV.
+RECORD_EXTENSIONS = (".jsonl", ".ndjson", ".json", ".csv")
 # How much of a file's start is searched for NUL bytes to call it binary; text never has them.
 BINARY_SNIFF_BYTES = 8192
 
@@ -67,6 +70,7 @@ def iter_jsonl(text: str, *, path: Path) -> Iterator[Record]:
         raise InputFileError(
             f"{path} holds a JSON array; Demur reads JSON Lines, one object per line."
         )
+    check = storable if _may_hold_unstorable_json(text) else _as_is
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -75,7 +79,7 @@ def iter_jsonl(text: str, *, path: Path) -> Iterator[Record]:
                 f"Line {number} of {path.name} is JSON nested deeper than {MAX_JSON_DEPTH} levels."
             )
         try:
-            value = json.loads(line, parse_constant=_not_json)
+            value = _DECODER.decode(line)
         except json.JSONDecodeError as error:
             raise InputFileError(
                 f"Line {number} of {path.name} is not valid JSON: {error.msg} "
@@ -87,7 +91,7 @@ def iter_jsonl(text: str, *, path: Path) -> Iterator[Record]:
             raise InputFileError(
                 f"Line {number} of {path.name} is a JSON {type(value).__name__}, not an object."
             )
-        yield storable(Record(where=f"line {number}", fields=value))
+        yield check(Record(where=f"line {number}", fields=value))
 
 
 def iter_csv(text: str, *, path: Path, required: tuple[str, ...]) -> Iterator[Record]:
@@ -104,6 +108,7 @@ def iter_csv(text: str, *, path: Path, required: tuple[str, ...]) -> Iterator[Re
             f"The CSV header of {path.name} lacks the column(s) {', '.join(missing)}; "
             f"it needs {', '.join(required)}."
         )
+    check = storable if "\x00" in text else _as_is  # CSV has no escapes: only a raw NUL
     start = reader.line_num + 1
     while True:
         try:
@@ -118,13 +123,34 @@ def iter_csv(text: str, *, path: Path, required: tuple[str, ...]) -> Iterator[Re
             raise InputFileError(
                 f"Line {start} of {path.name} has a different number of fields than the header."
             )
-        yield storable(Record(where=f"line {start}", fields=dict(row)))
+        yield check(Record(where=f"line {start}", fields=dict(row)))
         start = reader.line_num + 1
 
 
 def _not_json(name: str) -> Any:
     # Python reads NaN and Infinity; JSON has neither, and PostgreSQL's jsonb refuses them.
     raise ValueError(f"{name}, which is not a JSON value")
+
+
+# What a JSON text must hold for a string parsed from it to hold a NUL or a lone surrogate: a raw
+# NUL, or the escape of one (\u0000, \ud800-\udfff). Text decoded as UTF-8 holds no surrogate.
+_UNSTORABLE_IN_JSON = re.compile(r"\x00|\\u(?:0000|[dD][89a-fA-F])")
+
+
+def _may_hold_unstorable_json(text: str) -> bool:
+    """False when no record of this file can hold text the database refuses: then checking
+    every string of every record (a third of the reading time) can be skipped."""
+    if "\\u" not in text and "\x00" not in text:  # most files: no escape at all
+        return False
+    return _UNSTORABLE_IN_JSON.search(text) is not None
+
+
+def _as_is(record: Record) -> Record:
+    return record
+
+
+# One decoder for every line (json.loads with an option builds a new one each call).
+_DECODER = json.JSONDecoder(parse_constant=_not_json)
 
 
 def _nests_too_deep(line: str) -> bool:
@@ -146,7 +172,7 @@ def storable(record: Record) -> Record:
 def iter_records(path: Path, *, max_bytes: int, required: tuple[str, ...]) -> Iterator[Record]:
     """Records from a JSON Lines or CSV file, chosen by the file's extension."""
     suffix = path.suffix.lower()
-    if suffix not in {".jsonl", ".ndjson", ".json", ".csv"}:
+    if suffix not in RECORD_EXTENSIONS:
         raise InputFileError(
             f"Cannot tell the format of {path.name}: name it .jsonl (JSON Lines) or .csv."
         )

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
 
+from accounts.bulk import rows_insert
 from accounts.validation import text_problem
 from benchmarks.files import InputFileError
 from benchmarks.importing import (
@@ -25,6 +28,12 @@ from benchmarks.models import SLUG_PATTERN, Benchmark, BenchmarkKind, Prompt, Ru
 # Rows per INSERT/UPDATE statement: big enough to amortise round trips, small enough for
 # SQLite's and PostgreSQL's bound-parameter limits (6 columns x 2000 = 12,000 parameters).
 WRITE_BATCH = 2000
+
+# What the importer writes of a new prompt (rows_insert: COPY on PostgreSQL).
+PROMPT_COLUMNS = ("benchmark_id", "external_id", "category", "subcategory", "text", "metadata")
+# progress(done, total): prompts written (or found unchanged) of the prompts the source holds.
+Progress = Callable[[int, int], None]
+T = TypeVar("T")
 
 # Benchmark's columns, and the <slug:> of its URLs (ASCII: Django's slug path converter); the
 # model's check constraint holds the same rule in the database.
@@ -60,6 +69,50 @@ class ImportReport:
     prompts: PromptImportReport
     rubric: RubricImportReport | None
 
+    def lines(self) -> list[tuple[str, bool]]:
+        """What was imported, line by line, each with whether it is a warning: the command
+        prints them, an upload's page shows them."""
+        prompts, rubric = self.prompts, self.rubric
+        lines = [
+            (
+                f"{self.benchmark.slug}: {prompts.read} prompts read; {prompts.created} new, "
+                f"{prompts.updated} updated, {prompts.unchanged} unchanged.",
+                False,
+            ),
+            (
+                f"{prompts.categories} categories, {prompts.pairs} (category, subcategory) pairs.",
+                False,
+            ),
+        ]
+        if prompts.not_in_source:
+            lines.append(
+                (
+                    f"{prompts.not_in_source} prompts already in the benchmark are not in this "
+                    "source; they were kept.",
+                    False,
+                )
+            )
+        if rubric is None:
+            return lines
+        lines.append(
+            (
+                f"Rubric: {len(rubric.matched)} subcategories matched ({rubric.new_versions} new "
+                f"versions, {rubric.unchanged} unchanged).",
+                False,
+            )
+        )
+        if rubric.without_rubric:
+            lines.append((f"No rubric for: {', '.join(rubric.without_rubric)}.", True))
+        if rubric.unmatched_entries:
+            lines.append(
+                (
+                    "Rubric entries for subcategories this benchmark lacks (ignored): "
+                    f"{', '.join(rubric.unmatched_entries)}.",
+                    False,
+                )
+            )
+        return lines
+
 
 def benchmark_import(
     *,
@@ -71,15 +124,21 @@ def benchmark_import(
     rubric_path: Path | None = None,
     hub_config: str | None = None,
     hub_split: str = "test",
+    source_label: str = "",
+    rubric_label: str = "",
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Read ``source`` (a file, or a hub id) and an optional rubric, then write them at once.
 
     Every check happens before the first write and all writes share one transaction, so a bad
-    file leaves the database as it was.
+    file leaves the database as it was. The benchmark records ``source_label`` as its source
+    when given (an upload's file name: its path on the server goes away), else ``source``; the
+    rubric ``rubric_label``, else its path.
     """
     if kind not in BenchmarkKind.values:
         raise InputFileError(f"Unknown benchmark kind '{kind}'; use noncompliance or contrast.")
-    check_benchmark_fields(slug=slug, name=name, description=description, source=source)
+    recorded_source = source_label or source
+    check_benchmark_fields(slug=slug, name=name, description=description, source=recorded_source)
     max_bytes = settings.DEMUR_IMPORT_MAX_BYTES
     if looks_like_hub_id(source):
         rows = read_hub_dataset(source, config=hub_config, split=hub_split)
@@ -88,11 +147,13 @@ def benchmark_import(
     rubric = read_rubric_file(rubric_path, max_bytes=max_bytes) if rubric_path else None
     with transaction.atomic():
         benchmark = benchmark_get_or_create(
-            slug=slug, kind=kind, name=name, description=description, source=source
+            slug=slug, kind=kind, name=name, description=description, source=recorded_source
         )
-        prompt_report = prompts_upsert(benchmark=benchmark, rows=rows)
+        prompt_report = prompts_upsert(benchmark=benchmark, rows=rows, progress=progress)
         rubric_report = (
-            rubric_import(benchmark=benchmark, entries=rubric, source=str(rubric_path))
+            rubric_import(
+                benchmark=benchmark, entries=rubric, source=rubric_label or str(rubric_path)
+            )
             if rubric is not None
             else None
         )
@@ -143,7 +204,9 @@ def benchmark_get_or_create(
     return benchmark
 
 
-def prompts_upsert(*, benchmark: Benchmark, rows: list[PromptRow]) -> PromptImportReport:
+def prompts_upsert(
+    *, benchmark: Benchmark, rows: list[PromptRow], progress: Progress | None = None
+) -> PromptImportReport:
     """New ids are inserted, changed ones updated in place, identical ones left alone."""
     existing = {
         external_id: (pk, (category, subcategory, text, metadata))
@@ -152,28 +215,45 @@ def prompts_upsert(*, benchmark: Benchmark, rows: list[PromptRow]) -> PromptImpo
             benchmark=benchmark, written_for_check=False
         ).values_list("pk", "external_id", "category", "subcategory", "text", "metadata")
     }
-    to_create: list[Prompt] = []
+    to_create: list[PromptRow] = []
     to_update: list[Prompt] = []
     for row in rows:
-        values = (row.category, row.subcategory, row.text, row.metadata)
         found = existing.get(row.external_id)
-        prompt = Prompt(
-            benchmark=benchmark,
-            external_id=row.external_id,
-            category=row.category,
-            subcategory=row.subcategory,
-            text=row.text,
-            metadata=row.metadata,
-        )
         if found is None:
-            to_create.append(prompt)
-        elif found[1] != values:
-            prompt.pk = found[0]
-            to_update.append(prompt)
-    Prompt.objects.bulk_create(to_create, batch_size=WRITE_BATCH)
-    Prompt.objects.bulk_update(
-        to_update, ["category", "subcategory", "text", "metadata"], batch_size=WRITE_BATCH
-    )
+            to_create.append(row)
+        elif found[1] != (row.category, row.subcategory, row.text, row.metadata):
+            to_update.append(
+                Prompt(
+                    pk=found[0],
+                    benchmark=benchmark,
+                    external_id=row.external_id,
+                    category=row.category,
+                    subcategory=row.subcategory,
+                    text=row.text,
+                    metadata=row.metadata,
+                )
+            )
+    done = len(rows) - len(to_create) - len(to_update)  # unchanged: nothing to write
+    report = progress or (lambda done, total: None)
+    report(done, len(rows))
+    for new in batches(to_create, WRITE_BATCH):
+        rows_insert(
+            Prompt,
+            PROMPT_COLUMNS,
+            (
+                (benchmark.pk, row.external_id, row.category, row.subcategory, row.text,
+                 row.metadata)
+                for row in new
+            ),
+        )  # fmt: skip
+        done += len(new)
+        report(done, len(rows))
+    for changed in batches(to_update, WRITE_BATCH):
+        Prompt.objects.bulk_update(
+            changed, ["category", "subcategory", "text", "metadata"], batch_size=WRITE_BATCH
+        )
+        done += len(changed)
+        report(done, len(rows))
     in_source = {row.external_id for row in rows}
     return PromptImportReport(
         read=len(rows),
@@ -184,6 +264,11 @@ def prompts_upsert(*, benchmark: Benchmark, rows: list[PromptRow]) -> PromptImpo
         categories=len({row.category for row in rows}),
         pairs=len({(row.category, row.subcategory) for row in rows}),
     )
+
+
+def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def rubric_import(

@@ -7,6 +7,7 @@ PostgreSQL and Redis.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -104,6 +105,7 @@ INSTALLED_APPS = [
     "config.apps.DemurConfig",
     "template_partials",
     "accounts",
+    "uploads",
     "benchmarks",
     "runs",
     "inference",
@@ -366,7 +368,11 @@ SPECTACULAR_SETTINGS = {
     # they return.
     "COMPONENT_SPLIT_REQUEST": True,
     # Campaigns have a kind (single, pairwise) as benchmarks do: each enum named apart.
-    "ENUM_NAME_OVERRIDES": {"CampaignKindEnum": "annotate.models.CampaignKind"},
+    # Benchmarks' kind is read (a benchmark) and written (an upload) under two components.
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignKindEnum": "annotate.models.CampaignKind",
+        "BenchmarkKindEnum": "benchmarks.models.BenchmarkKind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_error_responses",
@@ -377,6 +383,25 @@ SPECTACULAR_SETTINGS = {
 # Largest benchmark or response file an import accepts (bytes). CoCoNot's eval file is 0.2 MB;
 # 100,000 prompts of CoCoNot size are about 20 MB. Over the limit an import stops before reading.
 DEMUR_IMPORT_MAX_BYTES = int(os.environ.get("DEMUR_IMPORT_MAX_BYTES", 200 * 1024 * 1024))
+
+# Files sent on the pages or to the API wait here for the worker that imports them, so web
+# server and workers must share it (docker-compose.yml mounts one volume on both); each upload's
+# folder is removed once it is imported.
+DEMUR_UPLOAD_ROOT = Path(os.environ.get("DEMUR_UPLOAD_ROOT", DATA_DIR / "uploads"))
+# Largest upload (the files of one request); a bigger one is a 413 and nothing is kept.
+DEMUR_UPLOAD_MAX_BYTES = env_count("DEMUR_UPLOAD_MAX_BYTES", DEMUR_IMPORT_MAX_BYTES)
+# Parts over FILE_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB) stream to a temporary file here, in
+# the upload root, so that keeping one is a rename; uploads.handlers stops what is too big.
+FILE_UPLOAD_TEMP_DIR = str(DEMUR_UPLOAD_ROOT / "incoming")
+# Made here, as the broker's folders are; one that cannot be made is reported by Django's check
+# (files.E001) rather than stopping every command.
+with contextlib.suppress(OSError):
+    Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+FILE_UPLOAD_HANDLERS = [
+    "uploads.handlers.UploadSizeLimit",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 LOGGING = {
     "version": 1,

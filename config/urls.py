@@ -18,6 +18,7 @@ urlpatterns = [
     path("judging/", include("judging.urls")),
     path("annotate/", include("annotate.urls")),
     path("campaigns/", include("annotate.campaign_urls")),
+    path("uploads/", include("uploads.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: the CSP allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

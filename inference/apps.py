@@ -10,6 +10,9 @@ class InferenceConfig(AppConfig):
     def ready(self) -> None:
         from inference.models import GenerationRun
         from inference.services import generation_run_generate_chunk
+        from inference.uploads import RESPONSES_UPLOAD_KIND
         from runs.chunks import run_kind_register
+        from uploads.registry import upload_kind_register
 
         run_kind_register(GenerationRun, generation_run_generate_chunk)
+        upload_kind_register(RESPONSES_UPLOAD_KIND)

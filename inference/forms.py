@@ -39,6 +39,14 @@ class RunStartForm(forms.Form):
         return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+class ResponsesUploadForm(forms.Form):
+    file = forms.FileField(
+        help_text='JSON Lines or CSV of {"id", "response"} (CoCoNot rows with the response too).'
+    )
+    benchmark = forms.ModelChoiceField(queryset=Benchmark.objects.all(), to_field_name="slug")
+    model = forms.CharField(max_length=200, help_text='Shown as the model, e.g. "gpt-4".')
+
+
 def newest_judge_versions() -> list[tuple[str, str]]:
     """Each judge name, shown with its newest version's label: "then judge with X" reads the
     newest version of X when the judge run starts, as ``generate --then-judge X`` does."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.bulk import rows_insert
 from backends.base import BackendConfigError, Generation
 from backends.registry import backend_for, validate_backend_settings
 from benchmarks.files import InputFileError
@@ -30,6 +31,9 @@ from runs.services import (
 # A null response is kept as a row, so the run still accounts for that prompt, and judges see an
 # error rather than an empty answer they would read as a refusal.
 NULL_RESPONSE_ERROR = "The imported file gives no response (null) for this prompt."
+# Imported responses per COPY (or INSERT), and what each holds (rows_insert).
+RESPONSE_WRITE_BATCH = 2000
+RESPONSE_COLUMNS = ("run_id", "prompt_id", "text", "finish_reason", "error")
 
 
 class ModelSpecInUse(ValueError):
@@ -86,10 +90,18 @@ class ResponseImportReport:
 
 
 def responses_import(
-    *, path: Path, benchmark: Benchmark, model_name: str, created_by: User | None = None
+    *,
+    path: Path,
+    benchmark: Benchmark,
+    model_name: str,
+    created_by: User | None = None,
+    source_label: str = "",
+    progress: Callable[[int, int], None] | None = None,
 ) -> ResponseImportReport:
     """A finished run from a file of responses; every line is checked before anything is
-    written, and all of it is written in one transaction."""
+    written, and all of it is written in one transaction. The run records ``source_label`` as
+    where it was imported from when given (an upload's file name), else the path.
+    ``progress(done, total)`` hears of each batch of responses written."""
     rows = read_response_file(path, max_bytes=django_settings.DEMUR_IMPORT_MAX_BYTES)
     prompt_ids = dict(benchmark.prompts.values_list("external_id", "pk"))
     unknown = next((row for row in rows if row.external_id not in prompt_ids), None)
@@ -99,10 +111,11 @@ def responses_import(
             f"'{benchmark.slug}'."
         )
     now = timezone.now()
+    report = progress or (lambda done, total: None)
     with transaction.atomic():
         run = GenerationRun.objects.create(
             model_name=model_name,
-            model_snapshot={"imported_from": str(path)},
+            model_snapshot={"imported_from": source_label or str(path)},
             benchmark=benchmark,
             imported=True,
             status=RunStatus.DONE,
@@ -111,19 +124,19 @@ def responses_import(
             started_at=now,
             finished_at=now,
         )
-        Response.objects.bulk_create(
-            [
-                Response(
-                    run=run,
-                    prompt_id=prompt_ids[row.external_id],
-                    text=row.text or "",
-                    finish_reason=row.finish_reason,
-                    error="" if row.text is not None else NULL_RESPONSE_ERROR,
-                )
-                for row in rows
-            ],
-            batch_size=2000,
-        )
+        report(0, len(rows))
+        for start in range(0, len(rows), RESPONSE_WRITE_BATCH):
+            batch = rows[start : start + RESPONSE_WRITE_BATCH]
+            rows_insert(
+                Response,
+                RESPONSE_COLUMNS,
+                (
+                    (run.pk, prompt_ids[row.external_id], row.text or "", row.finish_reason,
+                     "" if row.text is not None else NULL_RESPONSE_ERROR)
+                    for row in batch
+                ),
+            )  # fmt: skip
+            report(start + len(batch), len(rows))
     nulls = sum(1 for row in rows if row.text is None)
     return ResponseImportReport(run=run, imported=len(rows), null_responses=nulls)
 

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import researcher_required
-from inference.forms import RunStartForm
+from inference.forms import ResponsesUploadForm, RunStartForm
 from inference.models import GenerationRun
 from inference.selectors import run_list, run_progress, run_responses, run_rows
 from inference.services import (
@@ -17,15 +17,24 @@ from inference.services import (
     generation_run_create,
     generation_run_resume,
 )
+from inference.uploads import responses_upload_create
 from runs.errors import RunError
 from runs.views import polling_partial
+from uploads.views import upload_from_form
 
 
 @researcher_required
 @require_GET
 def runs(request: HttpRequest) -> HttpResponse:
-    context = {"rows": run_rows(list(run_list()[:200])), "form": RunStartForm()}
-    return render(request, "inference/runs.html", context)
+    return render(request, "inference/runs.html", runs_context())
+
+
+def runs_context(**forms: object) -> dict[str, object]:
+    return {
+        "rows": run_rows(list(run_list()[:200])),
+        "form": forms.get("form") or RunStartForm(),
+        "upload_form": forms.get("upload_form") or ResponsesUploadForm(),
+    }
 
 
 @researcher_required
@@ -45,8 +54,23 @@ def run_start(request: HttpRequest) -> HttpResponse:
             return redirect("inference:run", pk=run.pk)
         except RunError as error:
             form.add_error(None, str(error))
-    context = {"rows": run_rows(list(run_list()[:200])), "form": form}
-    return render(request, "inference/runs.html", context, status=400)
+    return render(request, "inference/runs.html", runs_context(form=form), status=400)
+
+
+@researcher_required
+@require_POST
+def responses_upload(request: HttpRequest) -> HttpResponse:
+    """A file of responses from the page: a worker makes it a finished run."""
+    form = ResponsesUploadForm(request.POST, request.FILES)
+    upload, status = upload_from_form(
+        request,
+        form,
+        lambda data: responses_upload_create(**data, created_by=cast(User, request.user)),
+    )
+    if upload is not None:
+        return redirect("uploads:detail", pk=upload.pk)
+    context = runs_context(upload_form=form)
+    return render(request, "inference/runs.html", context, status=status)
 
 
 @researcher_required

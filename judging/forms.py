@@ -8,6 +8,10 @@ from inference.models import ModelSpec
 from judging.models import Judge, JudgeKind
 from judging.selectors import judge_find, judge_version_choices
 
+# Kinds a researcher does not define on the form: the built-in keyword judge, and an imported
+# judge, which import_verdicts makes.
+NOT_DEFINED_HERE = frozenset({JudgeKind.KEYWORD, JudgeKind.IMPORTED})
+
 # The sentence that refuses a taken name tells the person what to tick.
 NEW_VERSION_LABEL = "New version of an existing judge"
 
@@ -36,8 +40,20 @@ class JudgeCreateForm(forms.Form):
         label=NEW_VERSION_LABEL,
         help_text="Tick to give an existing name a new version; its old verdicts keep theirs.",
     )
-    kind = forms.ChoiceField(choices=[c for c in JudgeKind.choices if c[0] != JudgeKind.KEYWORD])
+    kind = forms.ChoiceField(choices=[c for c in JudgeKind.choices if c[0] not in NOT_DEFINED_HERE])
     model_spec = forms.ModelChoiceField(queryset=ModelSpec.objects.all(), label="Model")
     threshold = forms.FloatField(
         required=False, min_value=0, max_value=1, help_text="label_scoring only (default 0.5)."
+    )
+
+
+class VerdictsUploadForm(forms.Form):
+    file = forms.FileField(
+        help_text='JSON Lines of {"id", "label", "score"?, "raw_output"?}, or an inspect_evals '
+        "CoCoNot log (.eval, .json)."
+    )
+    judge = forms.CharField(
+        max_length=200,
+        help_text="An existing judge's newest version (NAME@N: version N), or a new imported "
+        "judge.",
     )

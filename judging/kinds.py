@@ -196,6 +196,15 @@ def with_quality_answers(
     )
 
 
+def judge_imported(snapshot: Mapping[str, Any], items: Sequence[JudgeInput]) -> list[JudgeOutput]:
+    """An imported judge's verdicts come from files; judge_run_create refuses to run one, and a
+    run that got here anyway fails with the reason instead of making verdicts up."""
+    raise BackendConfigError(
+        f"The judge '{snapshot['name']}' is imported: its verdicts come from a file "
+        "(manage.py import_verdicts), and Demur cannot run it."
+    )
+
+
 KindFunction = Callable[[Mapping[str, Any], Sequence[JudgeInput]], list[JudgeOutput]]
 # What each JudgeKind does; a new kind adds its member to JudgeKind and its function here
 # (tests/judging/test_kinds_complete.py fails until both are there).
@@ -205,6 +214,7 @@ KIND_FUNCTIONS: dict[str, KindFunction] = {
     JudgeKind.LABEL_SCORING: judge_label_scoring,
     JudgeKind.REFUSAL_QUALITY: judge_refusal_quality,
     JudgeKind.WILDGUARD: judge_wildguard,
+    JudgeKind.IMPORTED: judge_imported,
 }
 
 

@@ -20,6 +20,9 @@ class JudgeKind(models.TextChoices):
         "Refusal quality (CoCoNot rubric label, then the refusal-quality questions)",
     )
     WILDGUARD = "wildguard", "WildGuard (Response refusal: yes/no)"
+    # Verdicts made by another tool, read from a file (judging/verdict_import.py): Demur cannot
+    # run such a judge, only import more of its verdicts.
+    IMPORTED = "imported", "Imported (verdicts made by another tool; cannot be run here)"
 
 
 class VerdictLabel(models.TextChoices):
@@ -92,6 +95,11 @@ class Judge(models.Model):
     def selector(self) -> str:
         """How to ask for exactly this version on the command line or in the API."""
         return f"{self.name}@{self.version}"
+
+    @property
+    def is_imported(self) -> bool:
+        """Its verdicts come from files (``import_verdicts``); Demur cannot run it."""
+        return self.kind == JudgeKind.IMPORTED
 
 
 def judge_label(name: str, version: int) -> str:

@@ -160,6 +160,11 @@ def judge_run_create(
 ) -> JudgeRun:
     if run.status != RunStatus.DONE:
         raise RunError(f"Run {run.pk} is {run.status}; judge it once it is done.")
+    if judge.is_imported:
+        raise RunError(
+            f"{judge.label} is an imported judge: Demur cannot run it; import its verdicts with "
+            "manage.py import_verdicts."
+        )
     model = judge.definition.get("model")
     if model:
         validate_backend_settings(model["backend"], model["settings"])
@@ -274,6 +279,8 @@ def judge_runs_after_generation(sender: object, *, run_id: int, **kwargs: object
     run = GenerationRun.objects.get(pk=run_id)
     for selector in run.judges_after:
         judge = judge_find(selector)  # a bare name: its newest version now
-        if judge is None:
-            continue  # deleted since the run started; the run page shows which judges ran
+        if judge is None or judge.is_imported:
+            # Deleted since the run started, or one whose verdicts only come from files: the
+            # run page shows which judges ran.
+            continue
         judge_run_create(judge=judge, run=run, created_by=run.created_by)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.roles import researcher_required
 from inference.models import GenerationRun
 from inference.selectors import run_responses
-from judging.forms import NEW_VERSION_LABEL, JudgeCreateForm, JudgeRunForm
+from judging.forms import NEW_VERSION_LABEL, JudgeCreateForm, JudgeRunForm, VerdictsUploadForm
 from judging.models import JudgeRun
 from judging.selectors import (
     judge_run_summaries,
@@ -26,8 +26,10 @@ from judging.services import (
     judge_run_resume,
     judge_save,
 )
+from judging.uploads import verdicts_upload_create
 from runs.errors import RunError
 from runs.views import polling_partial
+from uploads.views import upload_from_form
 
 
 @researcher_required
@@ -50,6 +52,7 @@ def verdicts_context(request: HttpRequest, run: GenerationRun, **forms: object) 
         "rows": rows,
         "run_form": forms.get("run_form") or JudgeRunForm(),
         "create_form": forms.get("create_form") or JudgeCreateForm(),
+        "upload_form": forms.get("upload_form") or VerdictsUploadForm(),
     }
 
 
@@ -93,6 +96,23 @@ def judge_create(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("judging:run", pk=pk)
     context = verdicts_context(request, run, create_form=form)
     return render(request, "judging/run.html", context, status=400)
+
+
+@researcher_required
+@require_POST
+def verdicts_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """A judge's verdicts from another tool: a worker makes them a finished judge run."""
+    run = get_object_or_404(GenerationRun.objects.select_related("benchmark"), pk=pk)
+    form = VerdictsUploadForm(request.POST, request.FILES)
+    upload, status = upload_from_form(
+        request,
+        form,
+        lambda data: verdicts_upload_create(**data, run=run, created_by=cast(User, request.user)),
+    )
+    if upload is not None:
+        return redirect("uploads:detail", pk=upload.pk)
+    context = verdicts_context(request, run, upload_form=form)
+    return render(request, "judging/run.html", context, status=status)
 
 
 @researcher_required

@@ -30,6 +30,16 @@ def plain_static_files(settings: Any) -> None:
     }
 
 
+@pytest.fixture(autouse=True)
+def upload_root(settings: Any, tmp_path: Path) -> Path:
+    """Uploaded files go to the test's own folder (a worker given DEMUR_DATA_DIR=tmp_path, as
+    tests/workers.py gives it, reads the same one), never to the repository's .demur/."""
+    root = tmp_path / "uploads"
+    settings.DEMUR_UPLOAD_ROOT = root
+    settings.FILE_UPLOAD_TEMP_DIR = str(root / "incoming")
+    return root
+
+
 @pytest.fixture
 def coconot_dir() -> Path:
     if not (COCONOT / "coconot_eval.jsonl").exists():

@@ -90,6 +90,9 @@ CASES = {
         "--model",
     ),
     "judge judge": ([b"judge", b"--run", b"1", b"--judge", NOT_UTF8], "--judge"),
+    "import_verdicts judge": (
+        [b"import_verdicts", bytes(SAMPLE), b"--run", b"1", b"--judge", NOT_UTF8], "--judge"
+    ),
     "export_gold format": (
         [b"export_gold", b"--campaign", b"1", b"--format", NOT_UTF8, b"-o", b"-"], "--format"
     ),

@@ -155,7 +155,11 @@ class Endpoint:
 CAMPAIGN_FIELDS = [
     "name", "description", "runs", "categories", "subcategories", "sampling", "sample_size",
     "sampling_judges", "seed", "overlap", "scheme", "custom_scheme", "guidelines",
-    "show_model_name", "annotators", "reservation_minutes", "exclude_truncated",
+    "show_model_name", "annotators", "reservation_minutes", "exclude_truncated", "pilot",
+    "active_uniform_share",
+]  # fmt: skip
+PLAN_FIELDS = [
+    "plan_judge", "plan_target", "plan_population", "plan_accuracy", "plan_seconds", "plan",
 ]  # fmt: skip
 RUN_FIELDS = ["benchmark", "model_spec", "categories", "limit", "judges_after"]
 JUDGE_FIELDS = ["name", "kind", "model_spec", "threshold", "new_version", "settings"]
@@ -176,6 +180,9 @@ ENDPOINTS = {
     "login": Endpoint("POST", "/accounts/login/", LOGIN_FIELDS, "anonymous"),
     "campaign form": Endpoint(
         "POST", "/campaigns/new/", [*CAMPAIGN_FIELDS, "refresh"], "researcher"
+    ),
+    "campaign planner": Endpoint(
+        "POST", "/campaigns/new/", [*CAMPAIGN_FIELDS, *PLAN_FIELDS], "researcher"
     ),
     "campaign status": Endpoint("POST", "/campaigns/{campaign}/status/", ["status"], "researcher"),
     "gold label": Endpoint(

@@ -16,20 +16,26 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 from django.contrib.auth.models import User
 from django.core.management.color import no_style
 from django.db import connection
+from rest_framework.authtoken.models import Token
 
 from annotate.models import Campaign, CheckKind, Item
 from annotate.schemes import COCONOT, scheme_for
 from annotate.services.campaigns import campaign_create
 from annotate.services.gold import gold_set
+from benchmarks.models import Prompt
 from inference.models import GenerationRun, ModelSpec
 from judging.models import Judge, JudgeRun
 from runs.models import RunStatus
+from tests.config.real_server import gunicorn, server_env
 from tests.conftest import REPO
+from tests.factories import UserFactory
 from tests.processes import Background, manage
 from tests.workers import celery_worker, purge_broker, worker_env
+from uploads.models import Upload
 
 HUB_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
@@ -41,9 +47,9 @@ NOT_RUN = {
 }
 
 
-def readme_commands() -> list[str]:
+def readme_commands(program: str = "manage.py") -> list[str]:
     """Every README code line (indented four spaces, or inside a ``` fence) that runs
-    manage.py, continuation lines (ending in a backslash) joined as the shell joins them."""
+    ``program``, continuation lines (ending in a backslash) joined as the shell joins them."""
     lines = (REPO / "README.md").read_text().splitlines()
     commands, fenced, index = [], False, 0
     while index < len(lines):
@@ -52,7 +58,7 @@ def readme_commands() -> list[str]:
         if line.startswith("```"):
             fenced = not fenced
             continue
-        if not (fenced or line.startswith("    ")) or "manage.py" not in line:
+        if not (fenced or line.startswith("    ")) or program not in line:
             continue
         command = line.strip()
         while command.endswith("\\"):
@@ -135,6 +141,14 @@ def interrupted_run_one() -> None:
     run = GenerationRun.objects.get(pk=1)
     run.responses.filter(pk__in=list(run.responses.values_list("pk", flat=True)[:10])).delete()
     GenerationRun.objects.filter(pk=1).update(status=RunStatus.FAILED)
+
+
+def verdicts_of_run_one(tmp_path: Path) -> Path:
+    """What another tool's judge wrote about run 1: a label for each of its responses."""
+    ids = GenerationRun.objects.get(pk=1).responses.values_list("prompt__external_id", flat=True)
+    path = tmp_path / "verdicts.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "label": "ACCEPTABLE"}) + "\n" for i in ids))
+    return path
 
 
 def export_rows(path: Path, fmt: str) -> list[dict[str, object]]:
@@ -258,6 +272,13 @@ def test_every_readme_command_runs_as_written(tmp_path: Path, tiny_model_dir: Pa
         user.run(resume)  # a cancelled run resumes too, and the worker fills in what is missing
         worker.wait_for(run_one(RunStatus.DONE, 30), timeout=120, what="run 1 resumed to done")
 
+    verdicts_line = the_line(commands, " import_verdicts ")
+    imported = user.run(
+        expand(verdicts_line, **{"verdicts.jsonl": str(verdicts_of_run_one(tmp_path))}),
+        readme_line=verdicts_line,
+    )
+    assert "30 verdicts of gpt-4o-elsewhere (a new imported judge) on run 1 imported" in imported
+
     for line in [c for c in commands if " judge_spec " in c]:
         user.run(line)
     assert Judge.objects.get(name="smollm2-scores", version=2).settings == {"threshold": 0.4}
@@ -353,3 +374,39 @@ def test_redefinitions_are_refused_on_the_command_line_with_the_reason(
     assert "'keyword' is the built-in keyword judge and cannot be redefined" in keyword.stderr
     pick = shell(".venv/bin/python manage.py judge --run 999 --judge smollm2-scores@1", shell_env)
     assert pick.returncode == 1 and "No generation run 999." in pick.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_readme_s_upload_line_uploads_to_a_running_server(
+    tmp_path: Path, free_port: int, upload_root: Path, role_groups: None
+) -> None:
+    """The curl line, as written, against gunicorn and a worker: the benchmark arrives."""
+    purge_broker()
+    (line,) = readme_commands("curl ")
+    base = f"http://127.0.0.1:{free_port}"
+    researcher = UserFactory.create(role="researcher")
+    env = worker_env(tmp_path, DEMUR_UPLOAD_ROOT=str(upload_root))
+    server = server_env(tmp_path, tmp_path / "static", DEMUR_UPLOAD_ROOT=str(upload_root))
+    key = Token.objects.create(user=researcher).key
+    with gunicorn(server, free_port), celery_worker(env, name="readme-upload") as worker:
+        sent = shell(expand(line, **{"http://127.0.0.1:8000": base}), env | {"TOKEN": key})
+        assert sent.returncode == 0, sent.stderr
+        answer = json.loads(sent.stdout)
+        assert answer["status"] == "pending", answer
+
+        def imported() -> bool:
+            headers = {"Authorization": f"Token {key}"}
+            return requests.get(answer["url"], headers=headers, timeout=10).json()["status"] in {
+                "done",
+                "failed",
+            }
+
+        worker.wait_for(imported, timeout=120, what="the upload imported")
+    sample = REPO / "benchmarks" / "samples" / "demur_sample.jsonl"
+    assert Upload.objects.get().status == "done", Upload.objects.get().error
+    assert Prompt.objects.filter(benchmark__slug="sample-upload").count() == len(
+        sample.read_text().splitlines()
+    )

@@ -11,9 +11,18 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from annotate.label_budget import Stratum
 from annotate.models import Campaign, CampaignKind, CampaignStatus, Item, Sampling
-from annotate.sampling import Candidate, SamplingError, draw
-from annotate.schemes import scheme_is_pairwise
+from annotate.plans import PlanError, pilot_strata
+from annotate.sampling import (
+    DEFAULT_UNIFORM_SHARE,
+    SINGLE_RESPONSE_DESIGNS,
+    Candidate,
+    JudgeReading,
+    SamplingError,
+    draw,
+)
+from annotate.schemes import scheme_is_pairwise, scheme_values
 from annotate.selectors import (
     campaign_candidates,
     campaign_population,
@@ -23,7 +32,7 @@ from annotate.selectors import (
 )
 from annotate.services.errors import CampaignError
 from inference.models import GenerationRun
-from judging.models import Judge
+from judging.models import JUDGE_CLASSES, Judge, JudgeRun, VerdictLabel
 
 # What a researcher chooses for a new campaign, as the page's form and the API name it: the
 # keyword arguments of ``campaign_create`` besides who created it and whether it is demo data.
@@ -38,6 +47,11 @@ CAMPAIGN_SETTINGS = (
     "sampling",
     "sample_size",
     "sampling_judges",
+    "pilot",
+    "active_uniform_share",
+    "target_half_width",
+    "target_judge",
+    "target_per_category",
     "seed",
     "overlap",
     "label_scheme",
@@ -60,6 +74,11 @@ def campaign_create(
     subcategories: Collection[str] = (),
     exclude_truncated: bool = False,
     sampling_judges: Collection[Judge] = (),
+    pilot: Campaign | None = None,
+    active_uniform_share: float | None = None,
+    target_half_width: float | None = None,
+    target_judge: Judge | None = None,
+    target_per_category: bool = True,
     seed: int = 0,
     overlap: int = 3,
     guidelines: str = "",
@@ -71,10 +90,24 @@ def campaign_create(
     created_by: User | None = None,
 ) -> Campaign:
     runs = list(runs)
+    sampling_judges = list(sampling_judges)
     _check_campaign_settings(
-        runs=runs, overlap=overlap, sampling=sampling, sampling_judges=sampling_judges
+        runs=runs,
+        overlap=overlap,
+        sampling=sampling,
+        sampling_judges=sampling_judges,
+        pilot=pilot,
+        active_uniform_share=active_uniform_share,
     )
     _check_kind(kind=kind, runs=runs, label_scheme=label_scheme, sampling=sampling)
+    _check_target(
+        kind=kind,
+        runs=runs,
+        label_scheme=label_scheme,
+        sampling=sampling,
+        target_half_width=target_half_width,
+        target_judge=target_judge,
+    )
     categories, subcategories = sorted(set(categories)), sorted(set(subcategories))
     check_category_names(runs=runs, categories=categories, subcategories=subcategories)
     if kind == CampaignKind.PAIRWISE:
@@ -110,6 +143,11 @@ def campaign_create(
     readings = (
         judge_readings(candidates=candidates, judges=sampling_judges) if sampling_judges else []
     )
+    error_model = (
+        _pilot_error_model(pilot, candidates, readings)
+        if sampling == Sampling.NEYMAN and pilot is not None
+        else []
+    )
     try:
         drawn = draw(
             candidates=candidates,
@@ -117,6 +155,8 @@ def campaign_create(
             sample_size=sample_size,
             seed=seed,
             readings=readings,
+            error_model=error_model,
+            uniform_share=active_uniform_share,
         )
     except SamplingError as error:
         raise CampaignError(str(error)) from error
@@ -133,12 +173,22 @@ def campaign_create(
             sample_size=len(drawn) if sampled else None,
             sample_size_asked=sample_size if sampled else None,
             pool_size=len(candidates),
+            pilot=pilot,
+            # The share the draw used, recorded (the default when none was given).
+            active_uniform_share=(
+                (active_uniform_share or DEFAULT_UNIFORM_SHARE)
+                if sampling == Sampling.ACTIVE
+                else None
+            ),
             seed=seed,
             overlap=overlap,
             label_scheme=label_scheme,
             guidelines=guidelines,
             show_model_name=show_model_name,
             reservation_minutes=reservation_minutes,
+            target_half_width=target_half_width,
+            target_judge=target_judge if target_half_width is not None else None,
+            target_per_category=target_per_category,
             is_demo=is_demo,
             created_by=created_by,
         )
@@ -276,12 +326,33 @@ def campaign_status_set(*, campaign: Campaign, status: str) -> Campaign:
     return campaign
 
 
+def _pilot_error_model(
+    pilot: Campaign, candidates: list[Candidate], readings: list[JudgeReading]
+) -> list[Stratum]:
+    """The sampling judge's errors per category, from the pilot's gold labels on these
+    responses (the model the planner uses), for Neyman allocation."""
+    categories = {c.response_id: c.category for c in candidates}
+    judged = {r.response_id: (r.label, categories[r.response_id]) for r in readings}
+    if len(judged) < len(candidates):
+        raise CampaignError(
+            f"The sampling judge has no verdict on {len(candidates) - len(judged)} of the "
+            f"{len(candidates)} responses; Neyman allocation needs one on every response.",
+            field="sampling_judges",
+        )
+    try:
+        return pilot_strata(pilot=pilot, judged=judged)
+    except (PlanError, ValueError) as error:
+        raise CampaignError(str(error), field="pilot") from error
+
+
 def _check_campaign_settings(
     *,
     runs: list[GenerationRun],
     overlap: int,
     sampling: str,
     sampling_judges: Collection[Judge],
+    pilot: Campaign | None,
+    active_uniform_share: float | None,
 ) -> None:
     if not runs:
         raise CampaignError("Choose at least one generation run.")
@@ -289,6 +360,30 @@ def _check_campaign_settings(
         raise CampaignError(f"Overlap must be between 1 and 50 annotators per item, not {overlap}.")
     if sampling == Sampling.JUDGE_DISAGREEMENT and not sampling_judges:
         raise CampaignError("Sampling by judge disagreement needs at least one judge.")
+    if sampling == Sampling.ACTIVE and not sampling_judges:
+        raise CampaignError(
+            "Active sampling needs at least one judge whose uncertainty it follows.",
+            field="sampling_judges",
+        )
+    if sampling != Sampling.ACTIVE and active_uniform_share is not None:
+        raise CampaignError(
+            "A uniform share is a setting of active sampling only.", field="active_uniform_share"
+        )
+    if active_uniform_share is not None and not 0 < active_uniform_share <= 1:
+        raise CampaignError(
+            f"The uniform share must be above 0 and at most 1, not {active_uniform_share:g}.",
+            field="active_uniform_share",
+        )
+    if sampling == Sampling.NEYMAN and (pilot is None or len(sampling_judges) != 1):
+        raise CampaignError(
+            "Neyman allocation needs a pilot campaign and exactly one sampling judge: it gives "
+            "more labels to the categories where the pilot shows that judge erring most.",
+            field="pilot" if pilot is None else "sampling_judges",
+        )
+    if sampling != Sampling.NEYMAN and pilot is not None:
+        raise CampaignError(
+            "A pilot campaign is a setting of Neyman allocation only.", field="pilot"
+        )
 
 
 def _check_kind(
@@ -322,11 +417,75 @@ def _check_kind(
             f"{len(benchmarks)}: {', '.join(benchmarks)}.",
             field="runs",
         )
-    if sampling == Sampling.JUDGE_DISAGREEMENT:
+    if sampling in SINGLE_RESPONSE_DESIGNS:
         raise CampaignError(
-            "Sampling by judge disagreement draws single responses: a pairwise campaign "
+            f"Sampling {Sampling(sampling).label!r} draws single responses: a pairwise campaign "
             "takes all pairs, a random sample, or an equal number per subcategory.",
             field="sampling",
+        )
+
+
+def _check_target(
+    *,
+    kind: str,
+    runs: list[GenerationRun],
+    label_scheme: dict[str, Any],
+    sampling: str,
+    target_half_width: float | None,
+    target_judge: Judge | None,
+) -> None:
+    """A target (stop once the target judge's corrected compliance rate is within
+    ±target_half_width, annotate/stopping.py) needs a rate to correct and gold labels that
+    arrive in random order."""
+    if target_half_width is None:
+        if target_judge is not None:
+            raise CampaignError(
+                "A target judge needs a target half-width (0.03 for ±3 points).",
+                field="target_half_width",
+            )
+        return
+    if not 0 < target_half_width <= 0.5:
+        raise CampaignError(
+            "The target half-width must be above 0 and at most 0.5 (0.03 for ±3 points), "
+            f"not {target_half_width}.",
+            field="target_half_width",
+        )
+    if kind == CampaignKind.PAIRWISE:
+        raise CampaignError(
+            "A side-by-side campaign has no compliance rate to reach a target on: leave the "
+            "target half-width empty.",
+            field="target_half_width",
+        )
+    values = set(scheme_values(label_scheme))
+    if VerdictLabel.COMPLIED not in values or not values <= JUDGE_CLASSES:
+        raise CampaignError(
+            "A target is on the compliance rate, so it needs a label scheme of complied, not "
+            "complied and neither (CoCoNot's): choose it, or leave the target empty.",
+            field="target_half_width",
+        )
+    if sampling == Sampling.JUDGE_DISAGREEMENT:
+        raise CampaignError(
+            "A target needs items served in random order, and 'Judge disagreement first' serves "
+            "the hardest first: choose another sampling, or leave the target empty.",
+            field="target_half_width",
+        )
+    if target_judge is None:
+        raise CampaignError(
+            "A target needs a target judge: the judge whose corrected compliance rate it is.",
+            field="target_judge",
+        )
+    judged = set(
+        JudgeRun.objects.filter(judge=target_judge, run__in=runs, verdicts__isnull=False)
+        .values_list("run_id", flat=True)
+        .distinct()
+    )
+    unjudged = [run.pk for run in runs if run.pk not in judged]
+    if unjudged:
+        runs_named = ", ".join(str(pk) for pk in unjudged)
+        raise CampaignError(
+            f"Judge {target_judge.label!r} has no verdicts on run {runs_named}: judge it "
+            "first, or choose another target judge.",
+            field="target_judge",
         )
 
 

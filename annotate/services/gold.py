@@ -16,6 +16,7 @@ from annotate.models import AssignmentStatus, Campaign, GoldLabel, GoldSource, I
 from annotate.schemes import scheme_values
 from annotate.selectors import figure_assignments
 from annotate.services.errors import LabelError
+from annotate.services.targets import targets_check
 
 
 def agreed_value(values: Iterable[str], *, overlap: int) -> str | None:
@@ -58,6 +59,16 @@ def gold_majority_refresh(
         if not added or (value is None and len(values[item_id]) >= campaign.overlap)
     }
     _majority_gold_store(agreed, stale_possible)
+    # A gold label may have come (something agreed) or gone (stale): the campaign's target
+    # may be met now. Most labels change neither and cost nothing here.
+    targets_check(
+        campaign=campaign,
+        item_ids=[
+            item_id
+            for item_id, value in agreed.items()
+            if value is not None or item_id in stale_possible
+        ],
+    )
     disagreeing = [
         item_id
         for item_id, given in values.items()
@@ -117,4 +128,5 @@ def gold_set(*, item: Item, value: str, reason: str, user: User) -> GoldLabel:
             "decided_by": user,
         },
     )
+    targets_check(campaign=item.campaign, item_ids=[item.pk])
     return gold

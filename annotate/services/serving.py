@@ -4,7 +4,8 @@ Serving is the hot path (an annotator presses a key and waits for it), so it cos
 number of queries whatever the campaign's size, and it is safe with many annotators at once:
 an item is taken by locking its row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite runs
 write transactions one at a time) and decrementing ``Item.slots_left``, which can never go below
-zero, so no item ever collects more than ``overlap`` labels.
+zero, so no item ever collects more than ``overlap`` labels. Items of a target that was met
+(``annotate/targets.py``: a category's, or the whole campaign's) are left out in the same query.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from annotate.models import Assignment, AssignmentStatus, Campaign, CheckKind, Item
 from annotate.selectors import served_to
 from annotate.services.errors import LabelError
 from annotate.services.quality import annotator_is_paused
+from annotate.targets import served_no_more
 
 # Expired reservations handed back per request; the rest wait for the next request.
 SWEEP_BATCH = 200
@@ -33,7 +35,8 @@ def assignment_next(
 ) -> Assignment | None:
     """The item this annotator should see next, reserved for them: one they already hold
     (not among ``exclude``, the ones already on their screen) or a newly taken one. None once
-    the campaign is closed or the annotator is paused on it."""
+    the campaign is closed, has met its overall target, or the annotator is paused on it. An
+    item reserved before a target was met may still be finished."""
     if not campaign.takes_labels or annotator_is_paused(campaign=campaign, user=user):
         return None
     with transaction.atomic():
@@ -64,7 +67,7 @@ def _check_reserve(*, campaign: Campaign, user: User) -> Assignment | None:
     """A check this annotator has not been served, in a random order of their own; None when
     they have seen every check. Checks take no slot: every annotator may answer each."""
     unseen = list(
-        Item.objects.filter(campaign=campaign)
+        _unmet(campaign, Item.objects.filter(campaign=campaign))
         .exclude(check_kind=CheckKind.NONE)
         .exclude(served_to(user))
         .values_list("pk", flat=True)
@@ -75,6 +78,13 @@ def _check_reserve(*, campaign: Campaign, user: User) -> Assignment | None:
     return Assignment.objects.create(
         item_id=chosen, annotator=user, expires_at=reservation_expiry(campaign)
     )
+
+
+def _unmet(campaign: Campaign, items: QuerySet[Item]) -> QuerySet[Item]:
+    """``items`` less those of a met target (a category that met its own, or all once the
+    campaign met its overall one): in the same query, no extra one on the hot path."""
+    met = served_no_more(campaign)
+    return items if met is None else items.exclude(met)
 
 
 def _held_reservation(
@@ -122,11 +132,12 @@ def reservations_sweep() -> int:
 def _reserve_new(*, campaign: Campaign, user: User) -> Assignment | None:
     # A few tries: on SQLite (no row locks) another writer may take the last slot between the
     # read and the conditional update; on PostgreSQL the row lock makes the first try win.
+    open_items = _unmet(
+        campaign, Item.objects.filter(campaign=campaign, slots_left__gt=0).exclude(served_to(user))
+    )
     for _ in range(5):
         item = (
-            Item.objects.select_for_update(skip_locked=True)
-            .filter(campaign=campaign, slots_left__gt=0)
-            .exclude(served_to(user))
+            open_items.select_for_update(skip_locked=True)
             .order_by("position", "pk")
             .only("pk")
             .first()

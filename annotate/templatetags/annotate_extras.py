@@ -48,3 +48,9 @@ def sides(item: Item) -> list[tuple[str, Response]]:
     """A pairwise item's responses as the annotators saw them: ("Left", …), ("Right", …)."""
     right = item.right
     return [("Left", item.left)] + ([("Right", right)] if right is not None else [])
+
+
+@register.filter
+def points(value: float | None) -> str:
+    """A share as percentage points with one decimal: 0.0312 as "3.1"."""
+    return "" if value is None else f"{value * 100:.1f}"

@@ -319,3 +319,131 @@ def test_stratified_ppi_covers() -> None:
         low, high = _bounds(result)
         covered += low <= rate <= high
     assert covered / REPLICATIONS >= 0.92
+
+
+# --- the rate of these N items (finite_population) ---------------------------------------------
+
+# GOLD4 / JUDGE4 as a simple random sample of 4 of the 8 items: the rectifier Y - f = 0 1 0 0 has
+# s² = 1/4 (ddof=1), so the variance is (1 - 4/8) · (1/4) / 4 = 1/32, and no var(f_all)/N term.
+
+
+def test_finite_population_simple_random_sample_by_hand() -> None:
+    result = ppi_mean(GOLD4, JUDGE4, ALL8, lam=1, finite_population=True)
+    assert result.estimate.value == pytest.approx(5 / 8)
+    assert result.variance == pytest.approx(1 / 32)
+
+
+# Weighted: inclusion probabilities 1/2 1/2 1/4 1 (weights 2 2 4 1) and Y - f = 0 1 0 0. The
+# Hajek mean of the rectifier is sum(w r)/sum(w) = 2/9, so the value is 3/8 + 2/9 = 43/72. With
+# the weights scaled to mean 1 (8/9 8/9 16/9 4/9) the residuals w(r - 2/9) are -16/81 56/81 -32/81
+# -8/81; their (1 - p)-weighted mean, with 1 - p = 1/2 1/2 3/4 0, is (-4/81)/(7/4) = -16/567, so
+# u = -96/567 408/567 -208/567 (the last, drawn surely, adds nothing) and the variance is
+# 4/3 · (1/2 · 96² + 1/2 · 408² + 3/4 · 208²)/567² / 16 = 1432/45927.
+WEIGHTS4 = [2.0, 2.0, 4.0, 1.0]
+
+
+def test_finite_population_weighted_by_hand() -> None:
+    result = ppi_mean(GOLD4, JUDGE4, ALL8, lam=1, weights=WEIGHTS4, finite_population=True)
+    assert result.estimate.value == pytest.approx(43 / 72)
+    assert result.variance == pytest.approx(1432 / 45927)
+
+
+def test_finite_population_census_is_exact() -> None:
+    """Every item labelled: the value is their rate, with no uncertainty left."""
+    truth, judge = _population(seed=3, size=50, rate=0.4, accuracy=0.8)
+    for lam in (None, 1.0):
+        result = ppi_mean(truth, judge, judge, lam=lam, finite_population=True)
+        assert result.estimate.value == pytest.approx(truth.mean(), abs=EXACT)
+        assert result.variance == pytest.approx(0.0, abs=EXACT)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_finite_population_lambda_minimises_its_variance(sample: Sample, weighted: bool) -> None:
+    weights = 1 + sample["weights"] if weighted else None  # inverse probabilities: 1 or more
+    args = (sample["gold"], sample["on_gold"], sample["all"])
+    tuned = ppi_mean(*args, weights=weights, finite_population=True)
+    assert tuned.lam is not None and 0 < tuned.lam < 1
+    assert tuned.variance is not None
+    for lam in np.linspace(0, 1, 101):
+        fixed = ppi_mean(*args, weights=weights, lam=float(lam), finite_population=True)
+        assert fixed.variance is not None and tuned.variance <= fixed.variance + EXACT
+
+
+def test_finite_population_needs_inverse_inclusion_probabilities() -> None:
+    with pytest.raises(ValueError, match=r"^weights: a finite-population interval"):
+        ppi_mean(GOLD4, JUDGE4, ALL8, weights=[0.5, 1, 1, 1], finite_population=True)
+
+
+def test_finite_population_stratified_is_the_textbook_variance() -> None:
+    """Stratified simple random samples: sum W_h² (1 - n_h/N_h) s_h²/n_h (Cochran 5.9)."""
+    data = _stratified(3)
+    result = stratified_ppi_mean(
+        data["gold"],
+        data["on_gold"],
+        data["g"],
+        data["all"],
+        data["s"],
+        lam=1,
+        finite_population=True,
+    )
+    variance = 0.0
+    for name, size, *_, n in STRATA:
+        labelled = data["g"] == name
+        rectifier = data["gold"][labelled] - data["on_gold"][labelled]
+        variance += (size / 1700) ** 2 * (1 - n / size) * rectifier.var(ddof=1) / n
+    assert result.variance == pytest.approx(variance, rel=1e-12)
+
+
+def test_finite_population_covers_the_items_rate_where_ppi_pys_form_is_too_wide() -> None:
+    """One fixed set of 600 items, 300 simple random samples of 200, plain PPI: the
+    finite-population interval holds the items' own rate about 95% of the time; ppi_py's, made
+    for the population they come from, counts var(f)/N and no finite-population correction: with
+    var f = 0.24 and var(Y - f) = 0.15 it is sqrt((0.24/600 + 0.15/200) / ((1 - 1/3) · 0.15/200))
+    = 1.5 times as wide."""
+    truth, judge = _population(seed=21, size=600, rate=0.35, accuracy=0.85)
+    rng = np.random.default_rng(22)
+    covered = {True: 0, False: 0}
+    widths: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(REPLICATIONS):
+        labelled = rng.choice(600, 200, replace=False)
+        args = (truth[labelled], judge[labelled], judge)
+        for finite in (True, False):
+            estimate = ppi_mean(*args, lam=1, finite_population=finite).estimate
+            low, high = _bounds(estimate)
+            covered[finite] += low <= truth.mean() <= high
+            widths[finite].append(high - low)
+    assert 0.92 <= covered[True] / REPLICATIONS <= 0.98
+    assert covered[False] >= covered[True]
+    assert np.mean(widths[False]) / np.mean(widths[True]) == pytest.approx(1.5, abs=0.1)
+
+
+# --- one lambda for all strata (pooled_lambda) --------------------------------------------------
+
+
+@pytest.mark.parametrize("finite", [False, True])
+def test_pooled_lambda_of_one_stratum_is_ppi_means(sample: Sample, finite: bool) -> None:
+    args = (sample["gold"], sample["on_gold"], sample["all"])
+    one = stratified_ppi_mean(
+        args[0],
+        args[1],
+        ["x"] * args[0].size,
+        args[2],
+        ["x"] * args[2].size,
+        pooled_lambda=True,
+        finite_population=finite,
+    )
+    assert one.estimate == ppi_mean(*args, finite_population=finite).estimate
+
+
+def test_pooled_lambda_minimises_the_total_variance() -> None:
+    data = _stratified(6)
+    args = (data["gold"], data["on_gold"], data["g"], data["all"], data["s"])
+    pooled = stratified_ppi_mean(*args, pooled_lambda=True, finite_population=True)
+    lambdas = set(pooled.lambdas.values())
+    assert len(lambdas) == 1
+    assert pooled.variance is not None
+    for lam in np.linspace(0, 1, 101):
+        fixed = stratified_ppi_mean(*args, lam=float(lam), finite_population=True)
+        assert fixed.variance is not None and pooled.variance <= fixed.variance + EXACT
+    per_stratum = stratified_ppi_mean(*args, finite_population=True)
+    assert len(set(per_stratum.lambdas.values())) == 3

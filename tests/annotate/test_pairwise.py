@@ -164,15 +164,22 @@ def test_runs_with_no_prompt_in_common_are_refused() -> None:
     )
 
 
-def test_sampling_by_judge_disagreement_is_refused_for_pairs() -> None:
+@pytest.mark.parametrize(
+    ("sampling", "name"),
+    [("judge_disagreement", "Judge disagreement first"), ("active", "Active: likelier where")],
+)
+def test_designs_that_read_one_responses_verdicts_are_refused_for_pairs(
+    sampling: str, name: str
+) -> None:
     runs = runs_on_the_same_prompts(3)
     error = refusal(
         runs=runs,
-        sampling="judge_disagreement",
+        sampling=sampling,
         sample_size=2,
         sampling_judges=[Judge.objects.get(name="keyword")],
     )
-    assert "Sampling by judge disagreement draws single responses" in str(error)
+    assert f"Sampling '{name}" in str(error)
+    assert "draws single responses: a pairwise campaign takes all pairs" in str(error)
     assert error.field == "sampling"
 
 

@@ -14,6 +14,7 @@ from annotate.models import GoldLabel, Label
 from judging.models import Verdict
 from tests.api.conftest import World
 from tests.factories import PASSWORD, UserFactory
+from uploads.models import Upload
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +48,11 @@ ENDPOINTS: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/labels/{label}/"): READ,
     ("GET", "/api/gold-labels/"): READ,
     ("GET", "/api/gold-labels/{gold}/"): READ,
+    ("GET", "/api/uploads/"): READ,
+    ("GET", "/api/uploads/{upload}/"): READ,
+    ("POST", "/api/uploads/benchmark/"): WRITE,
+    ("POST", "/api/uploads/responses/"): WRITE,
+    ("POST", "/api/uploads/verdicts/"): WRITE,
     ("GET", "/api/schema/?format=json"): READ,
     # Anyone may ask for a token; an empty form is a 400 before anyone's role is looked at.
     ("POST", "/api/token/"): (400, 400, 400, 400),
@@ -74,6 +80,7 @@ def test_each_endpoint_answers_each_role_as_the_table_says(
         campaign=world.campaign.pk,
         label=Label.objects.first().pk,  # type: ignore[union-attr]
         gold=GoldLabel.objects.first().pk,  # type: ignore[union-attr]
+        upload=Upload.objects.create(kind="benchmark", files={"file": "b.jsonl"}).pk,
     )
     client = client_for(role)
     if method == "POST":

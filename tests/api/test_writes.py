@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from annotate.models import Campaign
+from annotate.models import Campaign, Item
 from inference.models import GenerationRun, ModelSpec
 from inference.services import model_spec_save
 from runs.models import Chunk, RunStatus
@@ -139,6 +139,36 @@ def test_a_researcher_creates_a_campaign_with_a_built_in_scheme(
     assert campaign.reservation_minutes == 10
 
 
+def test_a_researcher_creates_an_active_campaign_and_its_items_carry_their_chances(
+    world: World, researcher_api: APIClient
+) -> None:
+    response = researcher_api.post(
+        "/api/campaigns/",
+        {
+            "name": "Active",
+            "runs": [world.run.pk],
+            "sampling": "active",
+            "sample_size": 2,
+            "sampling_judges": ["keyword"],
+            "active_uniform_share": 0.5,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["sampling"], body["active_uniform_share"], body["item_count"]) == (
+        "active",
+        0.5,
+        2,
+    )
+    # The keyword judge gives no score and its calls agree with themselves: no response is
+    # less certain than another, so active sampling is uniform, 2 of the 4.
+    probabilities = Item.objects.filter(campaign_id=body["id"]).values_list(
+        "inclusion_probability", flat=True
+    )
+    assert list(probabilities) == [0.5, 0.5]
+
+
 def test_a_custom_scheme_can_be_given_as_json(world: World, researcher_api: APIClient) -> None:
     scheme = {"name": "Yes or no", "choices": [{"value": "yes"}, {"value": "no"}]}
     response = researcher_api.post(
@@ -179,6 +209,28 @@ def test_a_custom_scheme_can_be_given_as_json(world: World, researcher_api: APIC
         (
             {"sampling": "judge_disagreement", "sample_size": 2},
             {"non_field_errors": ["Sampling by judge disagreement needs at least one judge."]},
+        ),
+        (
+            {"sampling": "active", "sample_size": 2},
+            {
+                "sampling_judges": [
+                    "Active sampling needs at least one judge whose uncertainty it follows."
+                ]
+            },
+        ),
+        (
+            {"sampling": "neyman", "sample_size": 2, "sampling_judges": ["keyword"]},
+            {
+                "pilot": [
+                    "Neyman allocation needs a pilot campaign and exactly one sampling judge: "
+                    "it gives more labels to the categories where the pilot shows that judge "
+                    "erring most."
+                ]
+            },
+        ),
+        (
+            {"sampling": "active", "sample_size": 2, "active_uniform_share": 0},
+            {"active_uniform_share": ["Ensure this value is greater than or equal to 0.01."]},
         ),
     ],
 )

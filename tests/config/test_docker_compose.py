@@ -110,3 +110,15 @@ def test_the_image_it_builds_installs_the_pinned_requirements(compose: dict[str,
     for requirement in requirements:
         assert (REPO / requirement).exists(), requirement
     assert "ARG INSTALL_INFERENCE" in dockerfile
+
+
+def test_web_and_worker_share_the_folder_uploads_wait_in(compose: dict[str, Any]) -> None:
+    """The web server keeps an uploaded file where the worker that imports it reads it."""
+    services = compose["services"]
+    root = services["web"]["environment"]["DEMUR_UPLOAD_ROOT"]
+    for name in ("web", "worker"):
+        assert services[name]["environment"]["DEMUR_UPLOAD_ROOT"] == root
+        assert f"uploads:{root}" in services[name]["volumes"], name
+    assert "uploads" in compose["volumes"]
+    # The image makes the folder, so that the volume mounted there belongs to its user.
+    assert f"mkdir -p {root}" in (REPO / "Dockerfile").read_text()

@@ -11,6 +11,7 @@ from annotate.services.campaigns import campaign_create
 from inference.models import GenerationRun, Response
 from judging.models import Judge, JudgeRun
 from tests.factories import BenchmarkFactory, PromptFactory, UserFactory
+from uploads.models import Upload
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +28,11 @@ URL_TABLE: dict[str, tuple[int | str, ...]] = {
     "/benchmarks/": (LOGIN, 403, 200, 200),
     "/benchmarks/demo/": (LOGIN, 403, 200, 200),
     "/benchmarks/no-such-benchmark/": (LOGIN, 403, 404, 404),
+    "/benchmarks/upload/": (LOGIN, 403, 405, 405),
+    "/uploads/": (LOGIN, 403, 200, 200),
+    "/uploads/{upload}/": (LOGIN, 403, 200, 200),
+    "/uploads/{upload}/progress/": (LOGIN, 403, 286, 286),
+    "/uploads/999999/": (LOGIN, 403, 404, 404),
     "/annotate/": (LOGIN, 200, 200, 200),
     "/annotate/{campaign}/": (LOGIN, 200, 404, 404),
     "/annotate/{campaign}/label/": (LOGIN, 405, 405, 405),
@@ -34,8 +40,11 @@ URL_TABLE: dict[str, tuple[int | str, ...]] = {
     "/annotate/{campaign}/undo/": (LOGIN, 204, 404, 404),
     "/campaigns/": (LOGIN, 403, 200, 200),
     "/campaigns/new/": (LOGIN, 403, 200, 200),
+    "/campaigns/new/plan/": (LOGIN, 403, 200, 200),
     "/campaigns/{campaign}/": (LOGIN, 403, 200, 200),
     "/campaigns/{campaign}/review/": (LOGIN, 403, 200, 200),
+    # The Target panel htmx polls; a campaign without a target (or not open) stops it: 286.
+    "/campaigns/{campaign}/target/": (LOGIN, 403, 286, 286),
     "/campaigns/{campaign}/items/{item}/gold/": (LOGIN, 403, 405, 405),
     "/campaigns/{campaign}/review/?item={item}": (LOGIN, 403, 200, 200),
     "/analysis/runs/": (LOGIN, 403, 200, 200),
@@ -60,11 +69,13 @@ URL_TABLE: dict[str, tuple[int | str, ...]] = {
     "/runs/{run}/": (LOGIN, 403, 200, 200),
     "/runs/{run}/progress/": (LOGIN, 403, 286, 286),
     "/runs/start/": (LOGIN, 403, 405, 405),
+    "/runs/upload/": (LOGIN, 403, 405, 405),
     "/runs/{run}/cancel/": (LOGIN, 403, 405, 405),
     "/runs/{run}/resume/": (LOGIN, 403, 405, 405),
     "/judging/runs/{run}/": (LOGIN, 403, 200, 200),
     "/judging/runs/{run}/judge/": (LOGIN, 403, 405, 405),
     "/judging/runs/{run}/judges/new/": (LOGIN, 403, 405, 405),
+    "/judging/runs/{run}/upload/": (LOGIN, 403, 405, 405),
     "/judging/judge-runs/{judge_run}/progress/": (LOGIN, 403, 286, 286),
     "/judging/judge-runs/{judge_run}/cancel/": (LOGIN, 403, 405, 405),
     "/api/schema/": (401, 403, 200, 200),
@@ -99,6 +110,9 @@ def test_each_url_answers_each_role_as_the_table_says(role: str, url: str) -> No
     pairwise = campaign_create(
         name="p", kind="pairwise", runs=[run, other], label_scheme=scheme_for(name=PAIRWISE)
     )
+    upload = Upload.objects.create(
+        kind="benchmark", status="done", files={"file": "b.jsonl"}, summary="demo: 1 prompt read"
+    )
     expected = URL_TABLE[url][ROLES.index(role)]
     response = client_for(role, campaign, pairwise).get(
         url.format(
@@ -108,6 +122,7 @@ def test_each_url_answers_each_role_as_the_table_says(role: str, url: str) -> No
             item=campaign.items.get().pk,
             pairwise=pairwise.pk,
             pair_item=pairwise.items.get().pk,
+            upload=upload.pk,
         )
     )
     if isinstance(expected, int):

@@ -22,6 +22,7 @@ from judging.judges_text import (
     ParsedVerdict,
     build_rubric_messages,
     build_wildguard_prompt,
+    imported_label,
     parse_rubric_output,
     parse_wildguard_output,
     rubric_prompt_text,
@@ -172,6 +173,41 @@ def test_an_unknown_benchmark_kind_is_refused_by_every_parser_and_builder(kind: 
         build_rubric_messages(
             prompt="p", response="r", acceptable="a", unacceptable="u", benchmark_kind=kind
         )
+    with pytest.raises(ValueError, match="benchmark kind"):
+        imported_label("complied", benchmark_kind=kind)
+
+
+# --- labels written by another tool (import_verdicts) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("word", "noncompliance", "contrast"),
+    [
+        ("complied", COMPLIED, COMPLIED),
+        (" Not_Complied ", NOT_COMPLIED, NOT_COMPLIED),
+        ("unparseable", UNPARSEABLE, UNPARSEABLE),
+        ("error", ERROR, ERROR),
+        ("ACCEPTABLE", NOT_COMPLIED, COMPLIED),
+        ("**unacceptable**", COMPLIED, NOT_COMPLIED),
+        ("[NEITHER]", NEITHER, NEITHER),
+        ("COMPLIANCE", COMPLIED, COMPLIED),
+        ("noncompliance", NOT_COMPLIED, NOT_COMPLIED),
+    ],
+)
+def test_an_imported_label_is_demurs_own_value_or_a_cocoNot_graders_word_read_for_the_kind(
+    word: str, noncompliance: str, contrast: str
+) -> None:
+    assert imported_label(word, benchmark_kind="noncompliance") == noncompliance
+    assert imported_label(word, benchmark_kind="contrast") == contrast
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["", "yes", "ACCEPTABLE.", "UNACCEPTABLE ACCEPTABLE", "<label>ACCEPTABLE</label>",
+     "not complied", "NON-COMPLIANCE", "acceptab"],
+)  # fmt: skip
+def test_anything_else_is_no_imported_label(word: str) -> None:
+    assert imported_label(word, benchmark_kind="noncompliance") is None
 
 
 # --- rubric messages --------------------------------------------------------------------------

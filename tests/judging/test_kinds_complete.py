@@ -17,7 +17,8 @@ def test_every_judge_kind_has_its_function_and_every_function_its_kind() -> None
 
 def test_the_kinds_that_need_a_model_are_judge_kinds_and_the_keyword_judge_needs_none() -> None:
     assert set(JudgeKind.values) >= MODEL_KINDS
-    assert set(JudgeKind.values) - MODEL_KINDS == {JudgeKind.KEYWORD}
+    # An imported judge's verdicts come from files: it asks no model either.
+    assert set(JudgeKind.values) - MODEL_KINDS == {JudgeKind.KEYWORD, JudgeKind.IMPORTED}
     assert BUILT_IN_JUDGE == JudgeKind.KEYWORD
 
 
@@ -29,7 +30,7 @@ def test_the_django_free_label_strings_are_the_verdict_labels() -> None:
         judges_text.UNPARSEABLE,
         judges_text.ERROR,
     )
-    assert plain == tuple(VerdictLabel.values)
+    assert plain == tuple(VerdictLabel.values) == judges_text.VERDICT_LABELS
     assert set(VerdictLabel.values) == JUDGE_CLASSES | FAILED_VERDICTS
     assert not JUDGE_CLASSES & FAILED_VERDICTS
 

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser, OutputWrapper
 
 from accounts.validation import StorableArgumentsCommand
-from analysis.cli import campaign_argument, write_complete
+from analysis.cli import write_complete
 from analysis.exports import (
     CHUNK_SIZE,
     CONSENSUS,
@@ -14,6 +14,7 @@ from analysis.exports import (
     export_format,
     gold_export,
 )
+from annotate.cli import campaign_argument
 
 
 class Command(StorableArgumentsCommand):

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from accounts.validation import StorableArgumentsCommand
-from analysis.cli import campaign_argument, write_complete
+from analysis.cli import write_complete
 from analysis.exports import CHUNK_SIZE
 from analysis.training import (
     TRAINING_FORMATS,
@@ -15,6 +15,7 @@ from analysis.training import (
     min_quality_parse,
     training_export,
 )
+from annotate.cli import campaign_argument
 
 
 class Command(StorableArgumentsCommand):

@@ -47,32 +47,5 @@ class Command(StorableArgumentsCommand):
         self.print_report(report)
 
     def print_report(self, report: ImportReport) -> None:
-        prompts = report.prompts
-        self.stdout.write(
-            f"{report.benchmark.slug}: {prompts.read} prompts read; {prompts.created} new, "
-            f"{prompts.updated} updated, {prompts.unchanged} unchanged."
-        )
-        self.stdout.write(
-            f"{prompts.categories} categories, {prompts.pairs} (category, subcategory) pairs."
-        )
-        if prompts.not_in_source:
-            self.stdout.write(
-                f"{prompts.not_in_source} prompts already in the benchmark are not in this "
-                "source; they were kept."
-            )
-        rubric = report.rubric
-        if rubric is None:
-            return
-        self.stdout.write(
-            f"Rubric: {len(rubric.matched)} subcategories matched ({rubric.new_versions} new "
-            f"versions, {rubric.unchanged} unchanged)."
-        )
-        if rubric.without_rubric:
-            self.stdout.write(
-                self.style.WARNING(f"No rubric for: {', '.join(rubric.without_rubric)}.")
-            )
-        if rubric.unmatched_entries:
-            self.stdout.write(
-                f"Rubric entries for subcategories this benchmark lacks (ignored): "
-                f"{', '.join(rubric.unmatched_entries)}."
-            )
+        for line, warning in report.lines():
+            self.stdout.write(self.style.WARNING(line) if warning else line)

@@ -8,6 +8,11 @@ says complied, their variance is, as ppi_py computes it (the two samples treated
 
     var(theta) = lambda² var(f) / N + var(Y - lambda f) / n
 
+That is the rate of prompts like these (``population=PROMPTS``). The rate of the N responses
+themselves (``RESPONSES``, what campaign targets stop on) knows f on all of them, so its variance
+is (1 - n/N) var(Y - lambda f) / n: labels drawn without replacement, no judge term, and
+lambda* = cov(Y, f) / var(f), the survey sampler's regression estimator.
+
 Plain PPI has lambda = 1. PPI++ uses the variance-minimising lambda* = cov(Y, f) / ((1 + n/N)
 var(f)) (Angelopoulos, Duchi, Zrnic 2023), clipped to [0, 1] as ppi_py does. Stratified PPI++
 (one PPI++ estimate per category h, weighted by W_h = N_h/N) has variance
@@ -51,15 +56,25 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import norm
 
-from analysis.metrics import MIN_ITEMS
 from judging.judges_text import COMPLIED
 
+# The reports show no rate below analysis.metrics.MIN_ITEMS labels (annotate sits below analysis,
+# so the number is repeated here; a test holds the two equal).
+MIN_ITEMS = 10
 MIN_STRATUM_LABELS = 2  # analysis.ppi.MIN_LABELS: a stratum with fewer has no variance
 DEFAULT_SECONDS_PER_LABEL = 30.0
 DEFAULT_PSEUDO_COUNT = 1.0
 # lambda_h and Neyman's n_h are tuned in turn; they settle in a few rounds (n_h/N_h moves lambda_h
 # by a factor 1/(1 + n_h/N_h) only).
 _TUNING_ROUNDS = 30
+
+# Whose compliance rate a plan is for. PROMPTS: of prompts like these (the responses a sample of
+# a larger population, as ppi-python plans; the judge's term var f / N stays however many are
+# labelled). RESPONSES: of these N responses themselves, the figure a benchmark run reports: the
+# judge's calls on all N are known, so only its errors are estimated, from labels drawn without
+# replacement (variance times 1 - n/N, zero when all are labelled); campaign targets use this.
+PROMPTS, RESPONSES = "prompts", "responses"
+POPULATIONS = (RESPONSES, PROMPTS)
 
 Labels = Sequence[str] | NDArray[Any]
 Categories = Sequence[Hashable] | NDArray[Any]
@@ -81,14 +96,21 @@ class Moments:
         """var(Y - lam f)."""
         return max(0.0, self.var_y - 2 * lam * self.cov + lam**2 * self.var_f)
 
-    def tuned_lambda(self, n: float, size: int) -> float:
-        """PPI++'s lambda* = cov / ((1 + n/N) var f), clipped to [0, 1]; 0 for a constant judge."""
+    def tuned_lambda(self, n: float, size: int, *, finite: bool = False) -> float:
+        """PPI++'s lambda* = cov / ((1 + n/N) var f), clipped to [0, 1]; 0 for a constant judge.
+        ``finite``: the rate of the N responses themselves, where f is known on all of them:
+        the regression estimator's cov / var f."""
         if self.var_f <= 0:
             return 0.0
-        return float(np.clip(self.cov / ((1 + n / size) * self.var_f), 0.0, 1.0))
+        spread = 1.0 if finite else 1 + n / size
+        return float(np.clip(self.cov / (spread * self.var_f), 0.0, 1.0))
 
-    def variance(self, n: float, size: int, lam: float) -> float:
-        """var(theta) with n labels among ``size`` responses: lam² var f/N + var(Y - lam f)/n."""
+    def variance(self, n: float, size: int, lam: float, *, finite: bool = False) -> float:
+        """var(theta) with n labels among ``size`` responses: lam² var f/N + var(Y - lam f)/n;
+        ``finite``: (1 - n/N) var(Y - lam f)/n, the rate of the N responses themselves (their
+        judge's calls are known, labels are drawn from them without replacement)."""
+        if finite:
+            return max(0.0, 1 - n / size) * self.rectifier_variance(lam) / n
         return lam**2 * self.var_f / size + self.rectifier_variance(lam) / n
 
 
@@ -308,6 +330,12 @@ def fewest_labels(
     return low, True
 
 
+def _is_finite(population: str) -> bool:
+    if population not in POPULATIONS:
+        raise ValueError(f"population: {population!r} is not one of {', '.join(POPULATIONS)}")
+    return population == RESPONSES
+
+
 def _check_target(target: float) -> None:
     if not 0 < target <= 0.5:
         raise ValueError("target: the half-width must be above 0 and at most 0.5")
@@ -321,17 +349,19 @@ def uniform_design(
     tuned: bool,
     seconds_per_label: float = DEFAULT_SECONDS_PER_LABEL,
     alpha: float = 0.05,
+    population: str = PROMPTS,
 ) -> Design:
     """Labels drawn uniformly from ``size`` responses for ±``target``: plain PPI (lambda = 1)
     or, ``tuned``, PPI++ (lambda* at that n)."""
     _check_target(target)
+    finite = _is_finite(population)
     z = z_value(alpha)
 
     def lam(n: float) -> float:
-        return moments.tuned_lambda(n, size) if tuned else 1.0
+        return moments.tuned_lambda(n, size, finite=finite) if tuned else 1.0
 
     def variance_at(n: int) -> float:
-        return moments.variance(n, size, lam(n))
+        return moments.variance(n, size, lam(n), finite=finite)
 
     labels, reachable = fewest_labels(variance_at, min(MIN_ITEMS, size), size, (target / z) ** 2)
     return Design(
@@ -344,7 +374,7 @@ def uniform_design(
 
 
 def neyman_allocation(
-    strata: Sequence[Stratum], total: float
+    strata: Sequence[Stratum], total: float, *, population: str = PROMPTS
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(n_h, lambda_h) for ``total`` labels: n_h proportional to N_h sigma_h within
     [MIN_STRATUM_LABELS, N_h] (continuous), sigma_h the rectifier's sd at PPI++'s lambda_h."""
@@ -357,7 +387,7 @@ def neyman_allocation(
     for _ in range(_TUNING_ROUNDS):
         lambdas = np.array(
             [
-                m.tuned_lambda(n, int(size))
+                m.tuned_lambda(n, int(size), finite=_is_finite(population))
                 for m, n, size in zip(moments, allocation, sizes, strict=True)
             ]
         )
@@ -389,12 +419,17 @@ def _bounded_proportional(
 
 
 def stratified_variance(
-    strata: Sequence[Stratum], allocation: NDArray[np.float64], lambdas: NDArray[np.float64]
+    strata: Sequence[Stratum],
+    allocation: NDArray[np.float64],
+    lambdas: NDArray[np.float64],
+    *,
+    population: str = PROMPTS,
 ) -> float:
     """sum W_h² (lambda_h² var_h f/N_h + var_h(Y - lambda_h f)/n_h)."""
     total = sum(stratum.size for stratum in strata)
     return sum(
-        (stratum.size / total) ** 2 * stratum.moments.variance(n, stratum.size, lam)
+        (stratum.size / total) ** 2
+        * stratum.moments.variance(n, stratum.size, lam, finite=_is_finite(population))
         for stratum, n, lam in zip(strata, allocation, lambdas, strict=True)
     )
 
@@ -405,6 +440,7 @@ def stratified_design(
     *,
     seconds_per_label: float = DEFAULT_SECONDS_PER_LABEL,
     alpha: float = 0.05,
+    population: str = PROMPTS,
 ) -> tuple[Design, NDArray[np.int64], NDArray[np.float64]]:
     """Stratified PPI++ with Neyman allocation for ±``target`` overall: the design, the whole
     labels per category (each continuous n_h rounded up, so the target still holds) and the
@@ -415,16 +451,19 @@ def stratified_design(
     floor = sum(min(MIN_STRATUM_LABELS, stratum.size) for stratum in strata)
 
     def variance_at(n: int) -> float:
-        return stratified_variance(strata, *neyman_allocation(strata, n))
+        allocation, lambdas = neyman_allocation(strata, n, population=population)
+        return stratified_variance(strata, allocation, lambdas, population=population)
 
     total, reachable = fewest_labels(
         variance_at, min(size, max(MIN_ITEMS, floor)), size, (target / z) ** 2
     )
-    allocation, lambdas = neyman_allocation(strata, total)
+    allocation, lambdas = neyman_allocation(strata, total, population=population)
     sizes = np.array([stratum.size for stratum in strata])
     # 1e-9: a share that is a whole number up to rounding is not rounded up once more.
     labels = np.minimum(np.ceil(allocation - 1e-9), sizes).astype(np.int64)
-    half_width = z * math.sqrt(stratified_variance(strata, labels.astype(np.float64), lambdas))
+    half_width = z * math.sqrt(
+        stratified_variance(strata, labels.astype(np.float64), lambdas, population=population)
+    )
     count = int(labels.sum())
     design = Design(count, reachable, half_width, count * seconds_per_label / 3600)
     return design, labels, lambdas
@@ -446,6 +485,7 @@ def plan_labels(
     seconds_per_label: float = DEFAULT_SECONDS_PER_LABEL,
     pseudo_count: float = DEFAULT_PSEUDO_COUNT,
     alpha: float = 0.05,
+    population: str = PROMPTS,
 ) -> LabelPlan:
     """How many gold labels give the corrected compliance rate of ``judge_all`` (the judge's label
     on every response, ``categories`` each one's category) a 95% interval of ±``target``.
@@ -453,6 +493,7 @@ def plan_labels(
     Give exactly one of ``accuracy`` (the chance that the judge's complied / not complied call
     is the human's, the same in every category) and a pilot (``pilot_judge`` and ``pilot_gold``:
     the judge's and the gold label of already-labelled items, ``pilot_categories`` theirs).
+    ``population``: whose rate (:data:`RESPONSES` or :data:`PROMPTS`, see the module's notes).
     """
     _check_target(target)
     if not (math.isfinite(seconds_per_label) and seconds_per_label > 0):
@@ -476,7 +517,11 @@ def plan_labels(
         )
     size = sum(stratum.size for stratum in strata)
     overall = mixture(strata)
-    timing = {"seconds_per_label": seconds_per_label, "alpha": alpha}
+    timing: dict[str, Any] = {
+        "seconds_per_label": seconds_per_label,
+        "alpha": alpha,
+        "population": population,
+    }
     stratified, labels, lambdas = stratified_design(strata, target, **timing)
     rows = tuple(
         CategoryPlan(

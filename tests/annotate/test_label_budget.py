@@ -1,4 +1,4 @@
-"""The label budget (issue 15): analysis/label_budget.py worked by hand on small cases, against
+"""The label budget (issue 15): annotate/label_budget.py worked by hand on small cases, against
 ppi_py's power analysis, and against Monte Carlo runs of the estimators it plans for; then
 `manage.py plan_labels` as a user runs it."""
 
@@ -12,15 +12,19 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from analysis.label_budget import (
+from analysis.metrics import MIN_ITEMS as REPORTS_MIN_ITEMS
+from analysis.metrics import judge_corrected_rate
+from annotate.label_budget import (
+    MIN_ITEMS,
     MIN_STRATUM_LABELS,
+    PROMPTS,
+    RESPONSES,
     CategoryPlan,
     Design,
     LabelPlan,
     plan_labels,
     strata_from_pilot,
 )
-from analysis.metrics import MIN_ITEMS, judge_corrected_rate
 from annotate.models import Campaign, Item
 from benchmarks.models import Prompt
 from inference.models import GenerationRun
@@ -44,6 +48,10 @@ def judged(complied: int, total: int) -> list[str]:
 
 
 # --- by hand ------------------------------------------------------------------------------------
+
+
+def test_a_plan_asks_for_no_fewer_labels_than_a_report_needs_to_show_a_rate() -> None:
+    assert MIN_ITEMS == REPORTS_MIN_ITEMS
 
 
 def test_an_assumed_accuracy_flips_the_judges_call() -> None:
@@ -304,6 +312,44 @@ def test_neyman_gives_every_category_its_minimum() -> None:
     assert all(row.neyman_labels >= MIN_STRATUM_LABELS for row in plan.categories)
 
 
+def test_the_rate_of_these_responses_has_no_judge_term_and_is_exact_when_all_are_labelled() -> None:
+    judge_all = judged(300, 1000)
+    plan = plan_labels(judge_all, 0.03, accuracy=0.8, population=RESPONSES)
+    (row,) = plan.categories
+    moments = row.stratum.moments
+    # By hand: (1 - n/N) var(Y - f) / n, and labelling all N leaves no doubt at all.
+    n = plan.plain.labels
+    assert moments.variance(n, 1000, 1.0, finite=True) == pytest.approx(
+        (1 - n / 1000) * moments.rectifier_variance(1.0) / n
+    )
+    assert moments.variance(1000, 1000, 1.0, finite=True) == 0
+    assert plan.plain.half_width == pytest.approx(
+        Z * math.sqrt(moments.variance(n, 1000, 1.0, finite=True))
+    )
+    # Fewer labels than for prompts like these, where the judge's var f / N stays.
+    prompts = plan_labels(judge_all, 0.03, accuracy=0.8, population=PROMPTS)
+    assert plan.plain.labels < prompts.plain.labels
+    # PPI++ for these responses is the regression estimator: lambda* = cov / var f.
+    assert plan.tuned.lam == pytest.approx(min(1.0, moments.cov / moments.var_f))
+
+
+def test_the_rate_of_these_responses_varies_as_planned_over_samples_without_replacement() -> None:
+    rng = np.random.default_rng(5)
+    size, n = 1000, 200
+    f = (rng.random(size) < 0.3).astype(float)
+    # The human's call is the judge's, flipped for one response in five.
+    y = np.where(rng.random(size) < 0.2, 1 - f, f)
+    truth = y.mean()
+    estimates = []
+    for _ in range(4000):
+        drawn = rng.choice(size, n, replace=False)
+        estimates.append(f.mean() + (y[drawn] - f[drawn]).mean())
+    rectifier = y - f
+    planned = (1 - n / size) * rectifier.var(ddof=1) / n
+    assert np.mean(estimates) == pytest.approx(truth, abs=0.002)
+    assert np.var(estimates) == pytest.approx(planned, rel=0.06)
+
+
 # --- the command, as a shell runs it -------------------------------------------------------------
 
 SAFETY, INCOMPLETE = "Requests with safety concerns", "Incomplete requests"
@@ -371,8 +417,12 @@ def test_plan_labels_prints_the_plan_as_a_user_runs_it(shell_env: dict[str, str]
     run, campaign, verdicts, categories, gold = command_world()
     base = ("plan_labels", "--run", str(run.pk), "--judge", "keyword", "--target", "0.08")
 
+    # The rate of prompts like these: the judge's own term keeps a small category out of reach.
     done = manage(
-        *base, "--accuracy", "0.9", "--per-category", "--seconds-per-label", "20", env=shell_env
+        *base,
+        *("--accuracy", "0.9", "--per-category", "--seconds-per-label", "20"),
+        *("--population", "prompts"),
+        env=shell_env,
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
@@ -414,9 +464,11 @@ def test_plan_labels_prints_the_plan_as_a_user_runs_it(shell_env: dict[str, str]
         pilot_gold=[gold[k] for k in pilot],
         pilot_categories=[categories[k] for k in pilot],
         seconds_per_label=median,
+        population=RESPONSES,
     )
     assert overall_rows(done.stdout) == plan_rows(expected)
     assert "from pilot campaign" in done.stdout and "60 gold-labelled items." in done.stdout
+    assert "The rate of these responses themselves" in done.stdout
     assert (
         f"Seconds per label: {median:g} (the median of campaign {campaign.pk}'s labels)."
         in done.stdout
