@@ -54,8 +54,10 @@ def copy_rows(
     from psycopg import sql
     from psycopg.types.json import Jsonb
 
+    # Only the given values need wrapping: the defaults are adapted once by their field.
+    given = [field for field in fields if field.attname not in defaults]
     json_columns = [
-        index for index, field in enumerate(fields) if isinstance(field, models.JSONField)
+        index for index, field in enumerate(given) if isinstance(field, models.JSONField)
     ]
     constants = tuple(
         field.get_db_prep_save(defaults[field.attname], connection)

@@ -181,6 +181,10 @@ class PlanForm(forms.Form):
     judge-corrected compliance rate (annotate/plans.py). Its fields sit inside the campaign
     form under ``plan_`` names; the runs, categories and pilot are the campaign form's."""
 
+    # No HTML "required": the fields sit inside the campaign form, and a browser would refuse
+    # to create a campaign until the planner's judge was chosen. The planner checks them.
+    use_required_attribute = False
+
     plan_judge = forms.ModelChoiceField(
         queryset=Judge.objects.order_by("name", "-version"),
         label="Judge",
