@@ -35,8 +35,8 @@ class Record:
     fields: dict[str, Any]
 
 
-def read_text(path: Path, *, max_bytes: int) -> str:
-    """The file's text, or InputFileError if it is missing, too big, empty, binary or not UTF-8."""
+def check_file(path: Path, *, max_bytes: int) -> None:
+    """InputFileError unless ``path`` is a file of at most ``max_bytes``."""
     if not path.exists():
         raise InputFileError(f"No such file: {path}.")
     if not path.is_file():
@@ -47,6 +47,11 @@ def read_text(path: Path, *, max_bytes: int) -> str:
             f"{path} is {size / 1e6:.1f} MB, over the import limit of {max_bytes / 1e6:.0f} MB "
             "(DEMUR_IMPORT_MAX_BYTES)."
         )
+
+
+def read_text(path: Path, *, max_bytes: int) -> str:
+    """The file's text, or InputFileError if it is missing, too big, empty, binary or not UTF-8."""
+    check_file(path, max_bytes=max_bytes)
     data = path.read_bytes()
     if not data.strip():
         raise InputFileError(f"{path} is empty.")

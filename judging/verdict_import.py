@@ -27,6 +27,7 @@ from accounts.validation import text_problem
 from benchmarks.files import (
     InputFileError,
     Record,
+    check_file,
     check_unique_ids,
     iter_jsonl,
     read_text,
@@ -183,7 +184,7 @@ def read_verdict_file(path: Path, *, benchmark_kind: str) -> VerdictFile:
             return read_jsonl_verdicts(path, text, benchmark_kind)
         return read_inspect_log(path, benchmark_kind=benchmark_kind)
     if suffix == LOG_SUFFIX:
-        check_log_file(path, max_bytes=max_bytes)
+        check_file(path, max_bytes=max_bytes)  # a log is a zip: no text checks
         return read_inspect_log(path, benchmark_kind=benchmark_kind)
     raise InputFileError(
         f"Cannot tell the format of {path.name}: name it .jsonl (JSON Lines of verdicts), or "
@@ -267,20 +268,6 @@ def shortened(text: str, limit: int = 40) -> str:
 
 
 # --- inspect logs -----------------------------------------------------------------------------
-
-
-def check_log_file(path: Path, *, max_bytes: int) -> None:
-    """What read_text checks of a text file, for a log that is a zip."""
-    if not path.exists():
-        raise InputFileError(f"No such file: {path}.")
-    if not path.is_file():
-        raise InputFileError(f"{path} is not a file.")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise InputFileError(
-            f"{path} is {size / 1e6:.1f} MB, over the import limit of {max_bytes / 1e6:.0f} MB "
-            "(DEMUR_IMPORT_MAX_BYTES)."
-        )
 
 
 def read_inspect_log(path: Path, *, benchmark_kind: str) -> VerdictFile:
