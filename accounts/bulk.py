@@ -24,7 +24,8 @@ def rows_insert(
 ) -> None:
     """Insert ``rows``, each a tuple of values in the order of ``columns`` (field attnames:
     ``benchmark_id`` for a foreign key). Every other field takes its default, computed once for
-    all the rows (``auto_now_add``: now). Runs in the caller's transaction."""
+    all the rows (``auto_now_add``: now), or on PostgreSQL its database default where it has
+    one. Runs in the caller's transaction."""
     fields = [model._meta.get_field(name) for name in columns]
     given = {field.attname for field in fields}  # type: ignore[union-attr]
     others = [
@@ -41,6 +42,9 @@ def rows_insert(
             batch_size=BULK_CREATE_BATCH,
         )
         return
+    # A column with a database default is left to the database: COPY sends nothing for it.
+    others = [field for field in others if not field.has_db_default()]
+    defaults = {field.attname: defaults[field.attname] for field in others}
     copy_rows(model, [*fields, *others], rows, defaults, connection)
 
 

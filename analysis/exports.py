@@ -18,6 +18,15 @@ among those who gave its gold label (else their majority label): only they were 
 (``analysis.question_metrics.item_answers``). A question they split on is empty (null); a
 multiple-choice answer is a list (``;``-joined in CSV).
 
+A campaign over conversations (a prompt with messages or scripted user turns among its runs'
+prompts, inside its category filters: ``has_conversations``) adds, after the prompt's fields,
+``turn`` (which of the user's turns the response answers, from 1) and the conversation sent to
+the model up to and including that turn: ``messages`` in the chat format (``[{"role",
+"content"}, ...]``) in JSON Lines and Parquet, and ``context``, the turns before ``prompt`` as
+``role: content`` lines, in CSV. A single prompt's ``messages`` is its one user turn; ``prompt``
+is the text of the turn answered. A campaign of single prompts exports exactly as before,
+without these fields.
+
 ``FORMATS`` is the one list of formats: the download view and ``export_gold`` look a format up
 there (``export_format``) and call it, never switch on its name.
 """
@@ -42,6 +51,7 @@ from analysis.sides import outcome
 from annotate.models import Assignment, AssignmentStatus, Campaign, CheckKind, Item
 from annotate.schemes import scheme_questions
 from annotate.selectors import excluded_annotators
+from benchmarks.models import Prompt
 from judging.models import Verdict
 from judging.selectors import judge_label_parts
 
@@ -65,6 +75,12 @@ ITEM_FIELDS = ("item_id", "inclusion_probability")
 # says about the two models ("a_wins": ``model``'s response was better, "b_wins": ``model_b``'s,
 # "tie", "both_bad"); after the item's fields, before the answers.
 PAIR_FIELDS = ("response_b", "model_b", "swapped", "outcome")
+# A campaign with conversations: JSON Lines' keys and Parquet's columns after the prompt's
+# fields, and CSV's (``context``: the earlier turns as text, ``conversation_text``).
+CONVERSATION_FIELDS = ("turn", "messages")
+CSV_CONVERSATION_FIELDS = ("turn", "context")
+# What the chunk query reads for them, only for a campaign with conversations.
+CONVERSATION_COLUMNS = ("response__turn", "response__messages")
 
 
 # The gold policies an export takes (analysis/gold_policies.py holds their meaning; named here
@@ -91,6 +107,8 @@ class GoldExport:
     # Under a model's gold policy (analysis/gold_policies.py): item id -> (gold label, source),
     # in place of the campaign's own gold labels. None: the campaign's own.
     model_gold: dict[int, tuple[str, str]] | None = None
+    # Whether any item answers a conversation: then rows carry ``CONVERSATION_FIELDS``.
+    conversations: bool = False
 
     @property
     def annotators(self) -> list[str]:
@@ -116,9 +134,24 @@ class GoldExport:
         """A side-by-side campaign: its rows carry the second response (``PAIR_FIELDS``)."""
         return self.campaign.is_pairwise
 
+    @property
+    def csv_conversation(self) -> tuple[str, ...]:
+        return CSV_CONVERSATION_FIELDS if self.conversations else ()
+
+    @property
+    def parquet_conversation(self) -> tuple[str, ...]:
+        return CONVERSATION_FIELDS if self.conversations else ()
+
     def columns(self) -> list[str]:
-        """The flat columns of CSV and Parquet, in order."""
-        return flat_columns(self.annotators, self.judges, self.questions, pair=self.pair)
+        """The flat columns of CSV, in order (Parquet's differ by ``messages`` for ``context``
+        in a campaign with conversations)."""
+        return flat_columns(
+            self.annotators,
+            self.judges,
+            self.questions,
+            pair=self.pair,
+            conversation=self.csv_conversation,
+        )
 
     def rows(self) -> Iterator[Row]:
         after: Key | None = None
@@ -175,6 +208,8 @@ class GoldExport:
                 "response_b__text",
                 "response_b__run__model_name",
                 "swapped",
+                # In the same query: a conversation costs no query of its own.
+                *(CONVERSATION_COLUMNS if self.conversations else ()),
             )
         )
         return list(rows[: self.chunk_size])
@@ -200,6 +235,7 @@ class GoldExport:
             response_b,
             model_b,
             swapped,
+            *conversation,
         ) in chunk:
             if self.model_gold is not None:
                 gold_value, gold_source = self.model_gold.get(item_id, (None, None))
@@ -210,6 +246,8 @@ class GoldExport:
                 "prompt": prompt,
                 "response": response,
                 "model": model,
+                # One dict display, as before: a single prompt's row costs what it did.
+                **(self._conversation_fields(prompt, *conversation) if conversation else {}),
                 "gold_label": gold_value,
                 "gold_source": gold_source,
                 "labels": labels.get(item_id, {}),
@@ -228,6 +266,15 @@ class GoldExport:
             if self.questions:
                 row["answers"] = self._item_answers(gold_value, answers.get(item_id, []))
             yield row
+
+    @staticmethod
+    def _conversation_fields(prompt: str, turn: int, messages: list[dict[str, str]]) -> Row:
+        """``prompt`` becomes the text of the turn answered (the prompt's text is its last user
+        turn, which a scripted conversation's earlier answers do not answer), then ``turn`` and
+        ``messages``."""
+        if messages:
+            prompt = messages[-1]["content"]
+        return {"prompt": prompt, "turn": turn, "messages": messages or single_turn(prompt)}
 
     def _item_answers(
         self, gold_value: str | None, labelled: list[tuple[str, dict[str, Any]]]
@@ -281,6 +328,31 @@ class GoldExport:
         }
 
 
+def single_turn(prompt: str) -> list[dict[str, str]]:
+    """A single prompt as a conversation: its one user turn (what ``Response.conversation``
+    gives for a response without messages)."""
+    return [{"role": "user", "content": prompt}]
+
+
+def conversation_text(messages: Sequence[dict[str, Any]]) -> str:
+    """Turns as a person reads them, a line each: ``user: …``, ``assistant: …``."""
+    return "\n".join(f"{message.get('role')}: {message.get('content')}" for message in messages)
+
+
+def has_conversations(campaign: Campaign) -> bool:
+    """Whether the campaign may hold a conversation: a prompt with messages or scripted turns
+    among its runs' benchmarks, inside its category filters. One query, before the first row,
+    over prompts rather than items: asking every item's response costs seconds on a million
+    items (a join of both tables), a benchmark's prompts a fraction of that, and a benchmark
+    of single prompts exports as before either way."""
+    prompts = Prompt.objects.filter(benchmark__in=campaign.runs.values("benchmark_id"))
+    if campaign.categories:
+        prompts = prompts.filter(category__in=campaign.categories)
+    if campaign.subcategories:
+        prompts = prompts.filter(subcategory__in=campaign.subcategories)
+    return prompts.filter(~Q(messages=[]) | ~Q(user_turns=[])).exists()
+
+
 def gold_export(
     *,
     campaign: Campaign,
@@ -309,6 +381,7 @@ def gold_export(
         gold_only=gold_only,
         chunk_size=chunk_size,
         model_gold=None if gold_policy == CONSENSUS else _model_gold(campaign, gold_policy),
+        conversations=has_conversations(campaign),
     )
 
 
@@ -340,9 +413,13 @@ def flat_columns(
     questions: Sequence[Question] = (),
     *,
     pair: bool = False,
+    conversation: Sequence[str] = (),
 ) -> list[str]:
+    """``conversation``: the conversation columns after the prompt's (``CONVERSATION_FIELDS``
+    or ``CSV_CONVERSATION_FIELDS``), none for a campaign of single prompts."""
     return [
         *PROMPT_FIELDS,
+        *conversation,
         *GOLD_FIELDS,
         *(f"label_{name}" for name in annotators),
         *(column for name in judges for column in (f"judge_{name}", f"judge_{name}_version")),
@@ -350,6 +427,14 @@ def flat_columns(
         *(PAIR_FIELDS if pair else ()),
         *(question_column(question) for question in questions),
     ]
+
+
+def conversation_cell(row: Row, name: str) -> Any:
+    """A conversation column's cell: ``context`` is the turns before the one answered, as
+    text; ``turn`` and ``messages`` are the row's own."""
+    if name == "context":
+        return conversation_text(row["messages"][:-1])
+    return row[name]
 
 
 def question_column(question: Question) -> str:
@@ -363,12 +448,14 @@ def flat_row(
     questions: Sequence[Question] = (),
     *,
     pair: bool = False,
+    conversation: Sequence[str] = (),
 ) -> list[Any]:
-    """A row as the flat columns of ``GoldExport.columns()``."""
+    """A row as the flat columns of ``flat_columns`` (``GoldExport.columns()`` for CSV)."""
     labels, verdicts = row["labels"], row["judges"]
     answers = row.get("answers", {})
     return [
         *(row[name] for name in PROMPT_FIELDS),
+        *(conversation_cell(row, name) for name in conversation),
         *(row[name] for name in GOLD_FIELDS),
         *(labels.get(name) for name in annotators),
         *(cell for name in judges for cell in (verdicts.get(name), judge_label_parts(name)[1])),
@@ -414,12 +501,15 @@ def csv_pieces(
     questions: Sequence[Question] = (),
     *,
     pair: bool = False,
+    conversation: Sequence[str] = (),
 ) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(flat_columns(annotators, judges, questions, pair=pair))
+    writer.writerow(
+        flat_columns(annotators, judges, questions, pair=pair, conversation=conversation)
+    )
     for row in rows:
-        cells = flat_row(row, annotators, judges, questions, pair=pair)
+        cells = flat_row(row, annotators, judges, questions, pair=pair, conversation=conversation)
         writer.writerow([csv_cell(cell) for cell in cells])
         if buffer.tell() >= STREAM_PIECE_CHARS:
             yield buffer.getvalue()
@@ -466,10 +556,16 @@ def write_csv(
     annotators: list[str],
     judges: list[str],
     questions: Sequence[Question] = (),
+    *,
+    conversation: Sequence[str] = (),
 ) -> int:
     """Write a header and one line per row (open ``out`` with ``newline=""``)."""
     return _write_pieces(
-        lambda counted: csv_pieces(counted, annotators, judges, questions), rows, out
+        lambda counted: csv_pieces(
+            counted, annotators, judges, questions, conversation=conversation
+        ),
+        rows,
+        out,
     )
 
 
@@ -491,10 +587,15 @@ def parquet_schema(
     questions: Sequence[Question] = (),
     *,
     pair: bool = False,
+    conversation: Sequence[str] = (),
 ) -> Any:
     import pyarrow as pa
 
     types = {"item_id": pa.int64(), "inclusion_probability": pa.float64()}
+    if conversation:
+        # The chat format as Hugging Face datasets reads it: a list of {role, content}.
+        message = pa.struct([("role", pa.string()), ("content", pa.string())])
+        types |= {"turn": pa.int64(), "messages": pa.list_(message)}
     if pair:
         types["swapped"] = pa.bool_()
     types |= {f"judge_{name}_version": pa.int64() for name in judges}
@@ -509,7 +610,9 @@ def parquet_schema(
         pa.field(
             name, answer_types.get(name, types.get(name, pa.string())), nullable=name not in types
         )
-        for name in flat_columns(annotators, judges, questions, pair=pair)
+        for name in flat_columns(
+            annotators, judges, questions, pair=pair, conversation=conversation
+        )
     )
 
 
@@ -522,20 +625,24 @@ def write_parquet(
     *,
     pair: bool = False,
     batch_rows: int = PARQUET_BATCH_ROWS,
+    conversation: Sequence[str] = (),
 ) -> int:
     """Write the flat columns of CSV, typed: text as nullable strings, ``item_id`` as int64,
     ``inclusion_probability`` as float64, a rating as int64 and a multiple-choice answer as a
-    list of strings; one row group per ``batch_rows`` rows."""
+    list of strings, ``turn`` as int64 and ``messages`` as a list of {role, content} structs;
+    one row group per ``batch_rows`` rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = parquet_schema(annotators, judges, questions, pair=pair)
+    schema = parquet_schema(annotators, judges, questions, pair=pair, conversation=conversation)
     names = schema.names
     count = 0
     with pq.ParquetWriter(path, schema, compression="zstd") as writer:
         columns: list[list[Any]] = [[] for _ in names]
         for row in rows:
-            cells = flat_row(row, annotators, judges, questions, pair=pair)
+            cells = flat_row(
+                row, annotators, judges, questions, pair=pair, conversation=conversation
+            )
             for column, value in zip(columns, cells, strict=True):
                 column.append(value)
             count += 1
@@ -607,12 +714,25 @@ def _jsonl_of(export: GoldExport, rows: Iterable[Row]) -> Iterator[str]:
 
 
 def _csv_of(export: GoldExport, rows: Iterable[Row]) -> Iterator[str]:
-    return csv_pieces(rows, export.annotators, export.judges, export.questions, pair=export.pair)
+    return csv_pieces(
+        rows,
+        export.annotators,
+        export.judges,
+        export.questions,
+        pair=export.pair,
+        conversation=export.csv_conversation,
+    )
 
 
 def _parquet_of(export: GoldExport, rows: Iterable[Row], target: str | Path | IO[bytes]) -> int:
     return write_parquet(
-        rows, target, export.annotators, export.judges, export.questions, pair=export.pair
+        rows,
+        target,
+        export.annotators,
+        export.judges,
+        export.questions,
+        pair=export.pair,
+        conversation=export.parquet_conversation,
     )
 
 

@@ -68,6 +68,18 @@ class RateRow:
     subrows: list[RateRow] = field(default_factory=list)
 
 
+# The turn table's row for responses to single prompts (no turn of a conversation).
+SINGLE_PROMPTS = "Single prompts"
+
+
+@dataclass
+class TurnRow(RateRow):
+    """Compliance on the answers to the ``turn``-th user turn of a conversation (fixed or
+    scripted); ``turn`` None: the answers to single prompts, for comparison."""
+
+    turn: int | None = None
+
+
 @dataclass
 class RunReport:
     runs: list[GenerationRun]
@@ -75,6 +87,9 @@ class RunReport:
     overall: RateRow
     categories: list[RateRow]
     contrast: bool
+    # Compliance by turn position (single prompts first): empty unless a run answered a
+    # conversation, so a report of single prompts reads as before.
+    turns: list[TurnRow] = field(default_factory=list)
 
     @property
     def noncompliance(self) -> bool:
@@ -98,6 +113,7 @@ def run_report(*, runs: Sequence[GenerationRun]) -> RunReport:
         overall=_row(ALL, [column.labels for column in judged], contrast),
         categories=[_category_row(name, judged, contrast) for name in categories],
         contrast=any(contrast),
+        turns=_turn_rows(judged, contrast),
     )
 
 
@@ -129,6 +145,31 @@ def _category_row(category: str, judged: list[JudgeColumn], contrast: list[bool]
     return row
 
 
+def _turn_position(turn: int, conversation: bool) -> int | None:
+    """The turn table's row of a response: its turn in a conversation, None for a single
+    prompt (a scripted conversation's first answer is a turn of a conversation, not one)."""
+    return turn if conversation or turn > 1 else None
+
+
+def _turn_rows(judged: list[JudgeColumn], contrast: list[bool]) -> list[TurnRow]:
+    """One row per turn position, answers to single prompts first; none when no response of
+    any column answers a conversation."""
+    by_position: dict[int | None, list[list[str]]] = defaultdict(lambda: [[] for _ in judged])
+    for index, column in enumerate(judged):
+        for turn, conversation, label in zip(
+            column.turns, column.conversations, column.labels, strict=True
+        ):
+            by_position[_turn_position(turn, conversation)][index].append(label)
+    if set(by_position) <= {None}:
+        return []
+    rows = []
+    for position in sorted(by_position, key=lambda turn: -1 if turn is None else turn):
+        name = SINGLE_PROMPTS if position is None else f"Turn {position}"
+        row = _row(name, by_position[position], contrast)
+        rows.append(TurnRow(row.name, row.cells, row.over_refusal, turn=position))
+    return rows
+
+
 # --- Agreement -------------------------------------------------------------------------------
 
 
@@ -139,6 +180,13 @@ class JudgeAgreement:
     unweighted: metrics.AgreementReport | None
     by_category: list[tuple[str, metrics.AgreementReport]]
     by_subcategory: list[tuple[str, str, metrics.AgreementReport]] = field(default_factory=list)
+    # On answers to single turns and on answers given after earlier turns (``SINGLE_TURN``,
+    # ``IN_CONTEXT``); empty when no item of the campaign answers in context.
+    by_context: list[tuple[str, metrics.AgreementReport]] = field(default_factory=list)
+
+
+SINGLE_TURN = "single turn"
+IN_CONTEXT = "in context"
 
 
 @dataclass
@@ -443,7 +491,20 @@ def _judge_agreement(
             (category, subcategory, agreement_on(rows))
             for (category, subcategory), rows in _rows_by(places, gold_rows)
         ],
+        by_context=[
+            (context, agreement_on(rows)) for context, rows in _context_rows(data, gold_rows)
+        ],
     )
+
+
+def _context_rows(data: CampaignData, gold_rows: Sequence[int]) -> list[tuple[str, list[int]]]:
+    """The gold rows of answers to single turns, then of answers in context; none when no item
+    of the campaign answers in context (the report then has nothing to set side by side)."""
+    if not any(data.in_context):
+        return []
+    contexts = [IN_CONTEXT if in_context else SINGLE_TURN for in_context in data.in_context]
+    groups = dict(_rows_by(contexts, gold_rows))
+    return [(context, groups.get(context, [])) for context in (SINGLE_TURN, IN_CONTEXT)]
 
 
 # A category, or a (category, subcategory) pair.
@@ -529,13 +590,24 @@ def _tuned_rates(
 
 
 def run_report_chart(report: RunReport) -> SafeString:
+    # The overall row first: with few responses it is often the one figure there is.
+    return _rate_chart([report.overall, *report.categories], report.columns)
+
+
+def run_report_turn_chart(report: RunReport) -> SafeString | None:
+    """The turn table as bars, as the category chart draws categories; None without turns."""
+    if not report.turns:
+        return None
+    return _rate_chart(report.turns, report.columns)
+
+
+def _rate_chart(rows: Sequence[RateRow], columns: Sequence[Column]) -> SafeString:
+    """Bars per row, one per column (run and judge), with the observed share where too few."""
     from analysis import charts  # matplotlib: loaded by the first chart, not by every process
 
-    # The overall row first: with few responses it is often the one figure there is.
-    rows = [report.overall, *report.categories]
     series = [
         (column.title, [_rate_of(row.cells[index]) for row in rows])
-        for index, column in enumerate(report.columns)
+        for index, column in enumerate(columns)
     ]
     observed = [[_observed_share(row.cells[index]) for row in rows] for index in range(len(series))]
     return charts.rate_bars([row.name for row in rows], series, observed=observed)

@@ -7,11 +7,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.db.models.lookups import GreaterThan
 
 from annotate.models import Campaign, CheckKind, GoldLabel
 from annotate.schemes import scheme_questions, scheme_values
-from annotate.selectors import campaign_population, figure_assignments, figure_items
+from annotate.selectors import (
+    JSONArrayLength,
+    figure_assignments,
+    figure_items,
+    population_of,
+)
 from inference.models import GenerationRun
 from judging.models import JUDGE_CLASSES, JudgeRun, Verdict
 from judging.selectors import judge_label_parts
@@ -25,6 +31,20 @@ class JudgeColumn:
     categories: list[str] = field(default_factory=list)
     subcategories: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
+    # Which of the user's turns each response answers (1 for a single prompt), and whether its
+    # prompt is a conversation (fixed context or scripted turns): the run report's turn table.
+    turns: list[int] = field(default_factory=list)
+    conversations: list[bool] = field(default_factory=list)
+
+
+# A response whose prompt is a conversation: fixed context (``messages``) or scripted turns.
+CONVERSATION_PROMPT = ExpressionWrapper(
+    ~Q(response__prompt__messages=[]) | ~Q(response__prompt__user_turns=[]),
+    output_field=BooleanField(),
+)
+# A response given after earlier turns (``Response.context`` not empty): more than the one
+# message it answers was sent.
+IN_CONTEXT = GreaterThan(JSONArrayLength("response__messages"), 1)
 
 
 def latest_judge_runs(*, run: GenerationRun) -> list[JudgeRun]:
@@ -40,13 +60,23 @@ def run_judge_columns(*, run: GenerationRun) -> list[JudgeColumn]:
     columns = []
     for judge_run in latest_judge_runs(run=run):
         column = JudgeColumn(judge=judge_run.judge.label)
-        rows = Verdict.objects.filter(judge_run=judge_run).values_list(
-            "response__prompt__category", "response__prompt__subcategory", "label"
+        rows = (
+            Verdict.objects.filter(judge_run=judge_run)
+            .annotate(conversation=CONVERSATION_PROMPT)
+            .values_list(
+                "response__prompt__category",
+                "response__prompt__subcategory",
+                "label",
+                "response__turn",
+                "conversation",
+            )
         )
-        for category, subcategory, label in rows.iterator(chunk_size=5000):
+        for category, subcategory, label, turn, conversation in rows.iterator(chunk_size=5000):
             column.categories.append(category)
             column.subcategories.append(subcategory)
             column.labels.append(label)
+            column.turns.append(turn)
+            column.conversations.append(conversation)
         columns.append(column)
     return columns
 
@@ -72,6 +102,10 @@ class CampaignData:
     judges: dict[str, list[str | None]] = field(default_factory=dict)
     # P(not complied) per item, for judges that score (label_scoring); None where unscored.
     judge_scores: dict[str, list[float | None]] = field(default_factory=dict)
+    # Whether the item's response answers a turn after earlier ones (``Response.context`` not
+    # empty), and which of the user's turns it answers.
+    in_context: list[bool] = field(default_factory=list)
+    turns: list[int] = field(default_factory=list)
 
     @property
     def comparable_with_judges(self) -> bool:
@@ -85,18 +119,27 @@ def campaign_data(*, campaign: Campaign) -> CampaignData:
         GoldLabel.objects.filter(item__campaign=campaign).values_list("item_id", "source")
     )
     items = figure_items(campaign).order_by("position", "pk")
-    rows = items.values_list(
+    rows = items.annotate(in_context=IN_CONTEXT).values_list(
         "pk",
         "response_id",
         "response__run_id",
         "response__prompt__category",
         "response__prompt__subcategory",
         "inclusion_probability",
+        "in_context",
+        "response__turn",
     )
     response_of_item: dict[int, int] = {}
-    for item_id, response_id, run_id, category, subcategory, probability in rows.iterator(
-        chunk_size=5000
-    ):
+    for (
+        item_id,
+        response_id,
+        run_id,
+        category,
+        subcategory,
+        probability,
+        in_context,
+        turn,
+    ) in rows.iterator(chunk_size=5000):
         response_of_item[item_id] = response_id
         data.item_ids.append(item_id)
         data.run_ids.append(run_id)
@@ -105,6 +148,8 @@ def campaign_data(*, campaign: Campaign) -> CampaignData:
         data.weights.append(1.0 / probability)
         data.gold.append(gold.get(item_id))
         data.gold_sources.append(sources.get(item_id))
+        data.in_context.append(in_context)
+        data.turns.append(turn)
     _fill_ratings(data)
     _fill_judges(data, response_of_item)
     return data
@@ -185,12 +230,7 @@ def run_verdict_labels(*, campaign: Campaign, run_id: int, judge: str) -> RunVer
     )
     if judge_run is None:
         return RunVerdicts([], [])
-    population = campaign_population(
-        runs=[judge_run.run],
-        categories=campaign.categories,
-        subcategories=campaign.subcategories,
-        exclude_truncated=campaign.exclude_truncated,
-    )
+    population = population_of(campaign, [judge_run.run])
     verdicts = Verdict.objects.filter(judge_run=judge_run, response__in=population.values("pk"))
     rows = list(verdicts.values_list("label", "response__prompt__category"))
     return RunVerdicts([label for label, _ in rows], [category for _, category in rows])

@@ -15,6 +15,14 @@
   rejected, rejected_model``, all text. ``id`` is the prompt's id with the two item ids, as each
   row of CoCoNot's file has an id of its own.
 
+A response to a conversation (a fixed context, or a turn of a scripted one) carries the
+conversation it was sent as its prompt, in the chat format TRL reads: ``sft``'s ``messages`` are
+that conversation and the answer, ``dpo``'s and ``kto``'s ``prompt`` is the conversation up to and
+including the user turn answered; ``coconot-pref`` keeps ``prompt`` as that turn's text and adds
+``context``, the turns before it. Two responses are a preference pair only when they were sent
+the same conversation: the answers to a scripted conversation's later turns follow each model's
+own earlier answers, so two models' answers there are not answers to one prompt.
+
 Which response is acceptable follows its prompt's benchmark kind, by the reading judges use
 (``judging.judges_text.RUBRIC_LABELS``): ``not_complied`` on a noncompliance benchmark,
 ``complied`` on a contrast one. A gold label with no such reading (``neither``, another scheme's
@@ -28,7 +36,7 @@ Every row says where it came from in keys TRL's trainers ignore: ``campaign_id``
 and ``gold_source`` (for a pair, ``chosen_item_id``, ``rejected_item_id``,
 ``chosen_gold_source`` and ``rejected_gold_source``).
 
-The gold-labelled items' ids are read first, in (prompt, item) order (8 bytes an item), then
+The gold-labelled items' ids are read first, in (prompt, turn, item) order (8 bytes an item), then
 their texts a chunk at a time by id, so memory holds the ids, one chunk and one prompt's
 responses however large the campaign. ``TRAINING_FORMATS`` is the one list of formats: the
 download view and ``export_training`` look a format up there (``training_format``) and never
@@ -88,6 +96,16 @@ class GoldResponse:
     response_b: str = ""
     model_b: str = ""
     outcome: str | None = None
+    # A conversation: which user turn this answers and what the model was sent, ending with that
+    # turn ([] for a single prompt: then it was sent ``prompt`` alone); likewise ``response_b``'s.
+    turn: int = 1
+    messages: list[dict[str, str]] = field(default_factory=list)
+    messages_b: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def conversation(self) -> list[dict[str, str]]:
+        """The prompt in the chat format: the conversation sent, or the prompt as one user turn."""
+        return self.messages or _user(self.prompt)
 
     def sides(self) -> tuple[GoldResponse, GoldResponse] | None:
         """A side-by-side item's (better, worse) responses, each as a response of its own;
@@ -101,6 +119,7 @@ class GoldResponse:
             model=self.model_b,
             acceptable=self.outcome == B_WINS,
             outcome=None,
+            messages=self.messages_b,
         )
         return (a, b) if self.outcome == A_WINS else (b, a)
 
@@ -210,7 +229,7 @@ def _pair_trace(campaign_id: int, chosen: GoldResponse, rejected: GoldResponse) 
 def sft_rows(responses: Iterable[GoldResponse], campaign_id: int) -> Iterator[Row]:
     for response in responses:
         if response.acceptable:
-            messages = _user(response.prompt) + _assistant(response.response)
+            messages = response.conversation + _assistant(response.response)
             yield {"messages": messages, **_trace(campaign_id, response)}
 
 
@@ -225,7 +244,7 @@ def one_by_one(responses: Iterable[GoldResponse]) -> Iterator[GoldResponse]:
 def kto_rows(responses: Iterable[GoldResponse], campaign_id: int) -> Iterator[Row]:
     for response in one_by_one(responses):
         yield {
-            "prompt": _user(response.prompt),
+            "prompt": response.conversation,
             "completion": _assistant(response.response),
             "label": bool(response.acceptable),
             **_trace(campaign_id, response),
@@ -235,22 +254,33 @@ def kto_rows(responses: Iterable[GoldResponse], campaign_id: int) -> Iterator[Ro
 def preference_pairs(
     responses: Iterable[GoldResponse],
 ) -> Iterator[tuple[GoldResponse, GoldResponse]]:
-    """(chosen, rejected): per prompt, every acceptable response with every unacceptable one;
-    and each decided side-by-side item's better and worse response, as a pair of its own (two
-    items on one prompt compare other models, so they are never crossed). ``responses`` come
-    grouped by prompt, so one prompt's responses are held at a time."""
-    for _prompt_id, group in itertools.groupby(responses, key=lambda r: r.prompt_id):
+    """(chosen, rejected): per prompt and turn, every acceptable response with every
+    unacceptable one sent the same conversation; and each decided side-by-side item's better
+    and worse response, as a pair of its own (two items on one prompt compare other models, so
+    they are never crossed) when both were sent the same conversation. ``responses`` come
+    grouped by prompt and turn, so one turn's responses are held at a time."""
+    for _turn, group in itertools.groupby(responses, key=lambda r: (r.prompt_id, r.turn)):
         answers = list(group)
         chosen = [r for r in answers if r.acceptable]
         rejected = [r for r in answers if r.acceptable is False]
-        yield from itertools.product(chosen, rejected)
-        yield from (sides for r in answers if (sides := r.sides()) is not None)
+        for pair in itertools.product(chosen, rejected):
+            if _same_prompt(*pair):
+                yield pair
+        for r in answers:
+            sides = r.sides()
+            if sides is not None and _same_prompt(*sides):
+                yield sides
+
+
+def _same_prompt(first: GoldResponse, second: GoldResponse) -> bool:
+    """Whether two responses answer the same thing: the same conversation, word for word."""
+    return first.conversation == second.conversation
 
 
 def dpo_rows(responses: Iterable[GoldResponse], campaign_id: int) -> Iterator[Row]:
     for chosen, rejected in preference_pairs(responses):
         yield {
-            "prompt": _user(chosen.prompt),
+            "prompt": chosen.conversation,
             "chosen": _assistant(chosen.response),
             "rejected": _assistant(rejected.response),
             **_pair_trace(campaign_id, chosen, rejected),
@@ -268,6 +298,8 @@ def coconot_pref_rows(responses: Iterable[GoldResponse], campaign_id: int) -> It
             "chosen_model": chosen.model,
             "rejected": rejected.response,
             "rejected_model": rejected.model,
+            # Only for an answer in context: CoCoNot's own rows have no such field.
+            **({"context": chosen.messages[:-1]} if chosen.messages[:-1] else {}),
             **_pair_trace(campaign_id, chosen, rejected),
         }
 
@@ -439,13 +471,13 @@ class TrainingExport:
         return item_qualities(question, chunk, gold, self.campaign)
 
     def _ordered_item_ids(self) -> array[int]:
-        """The gold-labelled items' ids in (prompt, item) order, 8 bytes an item. The order has
-        no index behind it: keyset pages would sort every remaining item once a page, and a
+        """The gold-labelled items' ids in (prompt, turn, item) order, 8 bytes an item. The order
+        has no index behind it: keyset pages would sort every remaining item once a page, and a
         server-side cursor lets PostgreSQL pick a "first rows fast" plan that walks every
         response of every run by prompt. This query is sorted once, and reads no text."""
         ids = (
             Item.objects.filter(campaign=self.campaign, gold__isnull=False)
-            .order_by("response__prompt_id", "pk")
+            .order_by("response__prompt_id", "response__turn", "pk")
             .values_list("pk", flat=True)
         )
         return array("q", ids)
@@ -466,6 +498,9 @@ class TrainingExport:
             "response_b__text",
             "response_b__run__model_name",
             "swapped",
+            "response__turn",
+            "response__messages",
+            "response_b__messages",
         )
 
 
@@ -489,8 +524,15 @@ def _gold_response(row: tuple[Any, ...], quality: float | None) -> GoldResponse:
         response_b,
         model_b,
         swapped,
+        turn,
+        messages,
+        messages_b,
     ) = row
     side_by_side = response_b is not None
+    if (
+        messages
+    ):  # the turn answered: a scripted conversation's earlier answers answer earlier turns
+        prompt = messages[-1]["content"]
     return GoldResponse(
         item_id=item_id,
         prompt_id=prompt_id,
@@ -509,6 +551,9 @@ def _gold_response(row: tuple[Any, ...], quality: float | None) -> GoldResponse:
         response_b=response_b or "",
         model_b=model_b or "",
         outcome=outcome(gold_value, swapped=swapped) if side_by_side else None,
+        turn=turn,
+        messages=messages,
+        messages_b=messages_b or [],
     )
 
 

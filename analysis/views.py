@@ -10,7 +10,13 @@ from accounts.numbers import whole_number
 from accounts.roles import researcher_required
 from analysis.gold_policies import GOLD_POLICIES, gold_policy_parse
 from analysis.question_reports import refusal_charts, refusal_report
-from analysis.reports import agreement_charts, agreement_report, run_report, run_report_chart
+from analysis.reports import (
+    agreement_charts,
+    agreement_report,
+    run_report,
+    run_report_chart,
+    run_report_turn_chart,
+)
 from analysis.selectors import campaign_answers, campaign_data, runs_for_report
 from annotate.models import Campaign
 from annotate.selectors import demo_label_count
@@ -25,7 +31,11 @@ def run_report_page(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"all_runs": run_list()[:200], "chosen": chosen}
     if chosen:
         report = run_report(runs=list(runs_for_report(pks=chosen)))
-        context |= {"report": report, "chart": run_report_chart(report)}
+        context |= {
+            "report": report,
+            "chart": run_report_chart(report),
+            "turn_chart": run_report_turn_chart(report),
+        }
     return render(request, "analysis/run_report.html", context)
 
 

@@ -21,12 +21,13 @@ class CampaignAdmin(ResearcherAdmin):
         "name",
         "status",
         "sampling",
+        "turns",
         "overlap",
         "show_model_name",
         "is_demo",
         "created_at",
     ]
-    list_filter = ["status", "sampling", "is_demo", "runs__benchmark"]
+    list_filter = ["status", "sampling", "turns", "is_demo", "runs__benchmark"]
     search_fields = ["name", "description"]
     filter_horizontal = ["runs", "annotators", "sampling_judges"]
 
@@ -40,6 +41,7 @@ class ItemAdmin(ResearcherAdmin):
         "check_kind",
         "inclusion_probability",
         "position",
+        "conversation",
         "slots_left",
     ]
     list_filter = [

@@ -19,7 +19,7 @@ from accounts.roles import researcher_required
 from annotate import selectors
 from annotate.forms import CampaignForm, GoldForm, PlanForm, initial_from, pilot_campaigns
 from annotate.label_budget import RESPONSES
-from annotate.models import Campaign, CampaignStatus, Item
+from annotate.models import Campaign, CampaignStatus, Item, Turns
 from annotate.plans import PlanError, budget_plan
 from annotate.services.campaigns import CAMPAIGN_SETTINGS, campaign_create, campaign_status_set
 from annotate.services.errors import CampaignError, LabelError
@@ -115,6 +115,7 @@ def _plan_context(data: QueryDict, *, planned: bool) -> dict[str, object]:
             subcategories=data.getlist("subcategories"),
             exclude_truncated=data.get("exclude_truncated") in ("on", "true", "1"),
             population=wanted["plan_population"] or RESPONSES,
+            turns=Turns.EVERY if data.get("turns") == Turns.EVERY else Turns.LAST,
         )
     except PlanError as error:
         context["plan_error"] = str(error)

@@ -11,7 +11,7 @@ from django.http import QueryDict
 from accounts.numbers import MAX_INT, whole_number
 from accounts.roles import ANNOTATOR
 from annotate.label_budget import PROMPTS, RESPONSES
-from annotate.models import Campaign, CampaignKind, CheckKind, GoldSource, Sampling
+from annotate.models import Campaign, CampaignKind, CheckKind, GoldSource, Sampling, Turns
 from annotate.schemes import BUILT_IN_SCHEMES, COCONOT, CUSTOM, SchemeError, scheme_for
 from annotate.selectors import run_categories
 from inference.models import GenerationRun
@@ -50,6 +50,15 @@ class CampaignForm(forms.Form):
         label="Leave out truncated responses",
         help_text="Responses cut off at the length limit are not drawn; the campaign's figures "
         "then describe the rest of the run only.",
+    )
+    turns = forms.ChoiceField(
+        choices=Turns.choices,
+        initial=Turns.LAST,
+        required=False,  # a form posted without it (a script's) labels the last answers
+        label="Conversations",
+        help_text="Scripted conversations have an answer per user turn: label the last one, or "
+        "every one (an annotator then sees a conversation's turns in order, and sampling draws "
+        "whole conversations: the sample size counts conversations).",
     )
     sampling = forms.ChoiceField(choices=Sampling.choices, initial=Sampling.ALL)
     sample_size = forms.IntegerField(
@@ -156,6 +165,7 @@ class CampaignForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         data["kind"] = data.get("kind") or CampaignKind.SINGLE
+        data["turns"] = data.get("turns") or Turns.LAST
         if "scheme" in data:
             try:
                 data["label_scheme"] = scheme_for(

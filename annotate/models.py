@@ -28,6 +28,17 @@ class CampaignKind(models.TextChoices):
     PAIRWISE = "pairwise", "Two responses side by side"
 
 
+class Turns(models.TextChoices):
+    """Which answers of a conversation a campaign labels. Last: each conversation's last answer
+    (the response to its last user turn), as a single prompt's one answer. Every: every answer
+    of a scripted conversation, each an item of its own (its turns are served to an annotator
+    in order, annotate/services/serving.py); a single prompt or a conversation with fixed
+    context has one answer either way."""
+
+    LAST = "last", "The last answer of each conversation"
+    EVERY = "every", "Every answer of scripted conversations"
+
+
 class CampaignStatus(models.TextChoices):
     """Open: annotators label. Closed: no more labels; annotators still see it, marked closed,
     and researchers review, settle and report as before. Archived: closed, and also hidden
@@ -53,7 +64,12 @@ class Campaign(models.Model):
     # Responses cut off at the length limit (finish_reason "length") are left out of the pool:
     # items, and every estimate that reaches past them, then speak for the untruncated ones.
     exclude_truncated = models.BooleanField(default=False)
+    turns = models.CharField(
+        max_length=10, choices=Turns.choices, default=Turns.LAST, db_default=Turns.LAST
+    )
     sampling = models.CharField(max_length=30, choices=Sampling.choices, default=Sampling.ALL)
+    # With turns "every", the three sizes below count conversations (a single prompt is a
+    # conversation of one turn): the designs draw whole conversations (annotate/sampling.py).
     sample_size = models.PositiveIntegerField(
         null=True, blank=True, help_text="Items drawn (every design but 'all')."
     )
@@ -173,6 +189,10 @@ class Campaign(models.Model):
         return max(self.overlap, self.max_overlap or 0)
 
     @property
+    def labels_every_turn(self) -> bool:
+        return self.turns == Turns.EVERY
+
+    @property
     def pool_was_smaller(self) -> bool:
         """Fewer items drawn than asked, because the pool had fewer responses."""
         asked, drawn = self.sample_size_asked, self.sample_size
@@ -204,6 +224,11 @@ class Item(models.Model):
     # item by its inverse to describe the whole run rather than the oversampled hard cases.
     inclusion_probability = models.FloatField(default=1.0)
     position = models.PositiveIntegerField(default=0, help_text="Serving order.")
+    # With turns "every": the conversation (one run's answers to one scripted prompt, or in a
+    # pairwise campaign one pair of runs' answers to it) this turn belongs to, numbered within
+    # the campaign; null for an item that is a conversation of its own. An annotator served one
+    # of its turns is served its next turns next (annotate/services/serving.py).
+    conversation = models.PositiveIntegerField(null=True, blank=True)
     # Defaults in the database too (here and on the campaign's new settings): rows that code
     # from before these columns inserts, while a deploy migrates, get them.
     check_kind = models.CharField(
@@ -269,6 +294,12 @@ class Item(models.Model):
                 fields=["campaign", "position", "id"],
                 condition=models.Q(slots_left__gt=0),
                 name="item_open_by_position",
+            ),
+            # The next turn of a conversation an annotator is in, on the serving path.
+            models.Index(
+                fields=["campaign", "conversation", "position"],
+                condition=models.Q(conversation__isnull=False),
+                name="item_conversation_turns",
             ),
         ]
 

@@ -21,7 +21,7 @@ from annotate.label_budget import (
     plan_labels,
     strata_from_pilot,
 )
-from annotate.models import Campaign, Label
+from annotate.models import Campaign, Label, Turns
 from annotate.schemes import scheme_values
 from annotate.selectors import campaign_population, figure_assignments, figure_items
 from inference.models import GenerationRun
@@ -95,6 +95,7 @@ def judged_population(
     categories: Collection[str] = (),
     subcategories: Collection[str] = (),
     exclude_truncated: bool = False,
+    turns: str = Turns.LAST,
 ) -> dict[int, tuple[str, str]]:
     """(judge label, category) per response the judge runs judged inside the population a
     campaign with these filters draws from (:func:`campaign_population`)."""
@@ -104,6 +105,7 @@ def judged_population(
         categories=categories,
         subcategories=subcategories,
         exclude_truncated=exclude_truncated,
+        turns=turns,
     )
     rows = Verdict.objects.filter(
         judge_run__in=judge_runs, response__in=population.values("pk")
@@ -180,11 +182,14 @@ def budget_plan(
     subcategories: Collection[str] = (),
     exclude_truncated: bool = False,
     population: str = RESPONSES,
+    turns: str = Turns.LAST,
 ) -> BudgetPlan:
     """The labels that bring the judge-corrected compliance rate of ``runs`` (inside the
     filters) to a 95% interval of ±``target``, from a pilot's gold labels or an assumed
     accuracy (exactly one); by default the rate of these responses themselves (``population``,
-    see annotate/label_budget.py)."""
+    see annotate/label_budget.py). With ``turns`` "every" the responses are every turn's
+    answers, counted as if drawn one by one: a campaign draws whole conversations, whose turns
+    are alike, so it may need somewhat more labels than planned."""
     if (pilot is None) == (accuracy is None):
         raise PlanError("Give exactly one of a pilot campaign and an assumed accuracy.")
     judge_runs = newest_judge_runs(runs=runs, judge=judge)
@@ -193,6 +198,7 @@ def budget_plan(
         categories=categories,
         subcategories=subcategories,
         exclude_truncated=exclude_truncated,
+        turns=turns,
     )
     if not judged:
         raise PlanError(f"Judge {judge!r} has no verdicts on the chosen responses.")

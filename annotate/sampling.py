@@ -18,6 +18,15 @@ Candes 2024) draws each response with its own probability p_i rising with the ju
 uncertainty about it; a share of every p_i is uniform, so none is near zero, and the draw is
 systematic sampling over the responses in random order, which gives each response exactly p_i
 and the sample exactly its size.
+
+A campaign that labels every turn of scripted conversations draws conversations, not turns
+(:func:`draw_clusters`): each design above runs over the conversations as its units (the
+sample size counts conversations; a single prompt is a conversation of one answer), and a drawn
+conversation brings all its turns, each carrying the conversation's inclusion probability. So a
+conversation is labelled whole or not at all, every turn-level estimate stays design-unbiased
+(a turn is in the sample exactly when its conversation is), and the turns of one conversation,
+which are not independent, are never mistaken for independent draws. The designs that read the
+judges take a conversation's uncertainty as the largest of its turns'.
 """
 
 from __future__ import annotations
@@ -62,6 +71,16 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Cluster:
+    """A conversation's answers, drawn together: one run's responses to one prompt's turns,
+    in turn order (a single response for a single prompt)."""
+
+    response_ids: tuple[int, ...]
+    subcategory: str
+    category: str = ""
+
+
+@dataclass(frozen=True)
 class JudgeReading:
     response_id: int
     label: str
@@ -83,10 +102,12 @@ def draw(
     readings: Iterable[JudgeReading] = (),
     error_model: Sequence[Stratum] = (),
     uniform_share: float | None = None,
+    uncertainty: Mapping[int, float] | None = None,
 ) -> list[Drawn]:
     """The sample in serving order: ``min(sample_size, len(candidates))`` responses.
 
-    ``readings``: what the sampling judges said (judge disagreement, active sampling);
+    ``readings``: what the sampling judges said (judge disagreement, active sampling), or
+    ``uncertainty``: how unsure they were of each candidate, already read from them;
     ``error_model``: the judge's errors per category from a pilot (Neyman allocation)."""
     if not candidates:
         raise SamplingError("No responses match the chosen runs and categories.")
@@ -100,15 +121,52 @@ def draw(
     if sampling == Sampling.STRATIFIED:
         strata = _by_subcategory(candidates)
         return _shuffled(_stratified(strata, equal_shares(_sizes(strata), size), rng), rng)
+    unsure = dict(uncertainty) if uncertainty is not None else None
     if sampling == Sampling.JUDGE_DISAGREEMENT:
-        return _disagreement_first(candidates, size, rng, list(readings))
+        unsure = unsure if unsure is not None else uncertainty_by_response(readings)
+        return _disagreement_first(candidates, size, rng, unsure)
     if sampling == Sampling.NEYMAN:
         strata = _by_category(candidates)
         return _shuffled(_stratified(strata, neyman_targets(error_model, strata, size), rng), rng)
     if sampling == Sampling.ACTIVE:
         share = DEFAULT_UNIFORM_SHARE if uniform_share is None else uniform_share
-        return _shuffled(_active(candidates, size, rng, list(readings), share), rng)
+        unsure = unsure if unsure is not None else uncertainty_by_response(readings)
+        return _shuffled(_active(candidates, size, rng, unsure, share), rng)
     raise SamplingError(f"Unknown sampling {sampling!r}.")
+
+
+def draw_clusters(
+    *,
+    clusters: Sequence[Cluster],
+    sampling: str,
+    sample_size: int | None,
+    seed: int,
+    readings: Iterable[JudgeReading] = (),
+    error_model: Sequence[Stratum] = (),
+    uniform_share: float | None = None,
+) -> list[tuple[Cluster, float]]:
+    """Whole conversations, each with its inclusion probability (that of every one of its
+    turns), in the design's serving order: ``draw`` over the conversations as units, a
+    conversation's uncertainty the largest of its turns'."""
+    by_response = uncertainty_by_response(readings)
+    candidates = [
+        Candidate(index, cluster.subcategory, cluster.category)
+        for index, cluster in enumerate(clusters)
+    ]
+    uncertainty = {
+        index: max((by_response.get(rid, 0.0) for rid in cluster.response_ids), default=0.0)
+        for index, cluster in enumerate(clusters)
+    }
+    drawn = draw(
+        candidates=candidates,
+        sampling=sampling,
+        sample_size=sample_size,
+        seed=seed,
+        error_model=error_model,
+        uniform_share=uniform_share,
+        uncertainty=uncertainty,
+    )
+    return [(clusters[d.response_id], d.inclusion_probability) for d in drawn]
 
 
 def _checked_size(sample_size: int | None, sampling: str) -> int:
@@ -226,12 +284,11 @@ def _disagreement_first(
     candidates: Sequence[Candidate],
     size: int,
     rng: random.Random,
-    readings: list[JudgeReading],
+    uncertainty: Mapping[int, float],
 ) -> list[Drawn]:
     """Two strata: responses the judges disagree on (or a scoring judge is unsure of) and the
     rest. The first is served first, most uncertain first; both are simple random samples
     within, so weights stay exact."""
-    uncertainty = uncertainty_by_response(readings)
     threshold = 1 - 2 * UNSURE_MARGIN
     strata: dict[str, list[Candidate]] = {HARD: [], EASY: []}
     for c in candidates:
@@ -338,10 +395,9 @@ def _active(
     candidates: Sequence[Candidate],
     size: int,
     rng: random.Random,
-    readings: list[JudgeReading],
+    uncertainty: Mapping[int, float],
     uniform_share: float,
 ) -> list[Drawn]:
-    uncertainty = uncertainty_by_response(readings)
     ordered = sorted(candidates, key=lambda c: c.response_id)
     probabilities = active_probabilities(
         [uncertainty.get(c.response_id, 0.0) for c in ordered], size, uniform_share

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
 from django.db.models import (
     Count,
     Exists,
     F,
+    Func,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -34,15 +36,39 @@ from annotate.models import (
     GoldSource,
     Item,
     Label,
+    Turns,
 )
-from annotate.sampling import Candidate, JudgeReading
+from annotate.sampling import Candidate, Cluster, JudgeReading
 from annotate.tickets import served_ticket
 from benchmarks.models import Rubric
 from inference.models import GenerationRun, Response
 from judging.models import Judge, Verdict
 
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
+
 # Response.finish_reason of an answer cut off at the length limit (max_new_tokens).
 TRUNCATED = "length"
+
+
+class JSONArrayLength(Func):
+    """The length of a JSON array column (PostgreSQL's jsonb, SQLite's JSON text)."""
+
+    function = "JSON_ARRAY_LENGTH"
+    output_field = IntegerField()
+
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> tuple[str, Sequence[Any]]:
+        return self.as_sql(compiler, connection, function="JSONB_ARRAY_LENGTH", **extra_context)
+
+
+def last_answers() -> Q:
+    """Responses that answer their conversation's last user turn: every answer but a scripted
+    conversation's earlier ones (a single prompt's and a fixed conversation's one answer is
+    its last; a scripted one's last answers its last user turn, ``Prompt.last_turn``)."""
+    return Q(prompt__user_turns=[]) | Q(turn=JSONArrayLength("prompt__user_turns"))
 
 
 def campaign_population(
@@ -51,11 +77,13 @@ def campaign_population(
     categories: Collection[str] = (),
     subcategories: Collection[str] = (),
     exclude_truncated: bool = False,
+    turns: str = Turns.LAST,
 ) -> QuerySet[Response]:
     """The responses a campaign over ``runs`` draws its items from: answered (no generation
-    error), inside the category filters and, if the campaign says so, not cut off at the length
-    limit. Estimates that reach past the labelled sample (the judge-corrected compliance rate)
-    must stay inside this same population."""
+    error), inside the category filters, each conversation's last answer only unless the
+    campaign labels every turn, and, if the campaign says so, not cut off at the length limit.
+    Estimates that reach past the labelled sample (the judge-corrected compliance rate) must
+    stay inside this same population."""
     responses = Response.objects.filter(run__in=list(runs), error="")
     if categories:
         responses = responses.filter(prompt__category__in=list(categories))
@@ -63,6 +91,8 @@ def campaign_population(
         responses = responses.filter(prompt__subcategory__in=list(subcategories))
     if exclude_truncated:
         responses = responses.exclude(finish_reason=TRUNCATED)
+    if turns != Turns.EVERY:
+        responses = responses.filter(last_answers())
     return responses
 
 
@@ -72,6 +102,7 @@ def campaign_candidates(
     categories: Collection[str] = (),
     subcategories: Collection[str] = (),
     exclude_truncated: bool = False,
+    turns: str = Turns.LAST,
 ) -> list[Candidate]:
     """Responses a campaign may draw from (``campaign_population``), with their subcategory
     and category."""
@@ -80,18 +111,57 @@ def campaign_candidates(
         categories=categories,
         subcategories=subcategories,
         exclude_truncated=exclude_truncated,
+        turns=turns,
     )
     rows = responses.order_by("pk").values_list("pk", "prompt__subcategory", "prompt__category")
     return [Candidate(*row) for row in rows]
 
 
+def campaign_clusters(
+    *,
+    runs: Iterable[GenerationRun],
+    categories: Collection[str] = (),
+    subcategories: Collection[str] = (),
+    exclude_truncated: bool = False,
+) -> list[Cluster]:
+    """Every answer a campaign of every turn may draw from, as conversations: one run's
+    answers to one prompt, in turn order (a single prompt's one answer is a conversation of
+    one), the conversations in the order of their first response."""
+    responses = campaign_population(
+        runs=runs,
+        categories=categories,
+        subcategories=subcategories,
+        exclude_truncated=exclude_truncated,
+        turns=Turns.EVERY,
+    )
+    rows = responses.order_by("run_id", "prompt_id", "turn").values_list(
+        "pk", "run_id", "prompt_id", "prompt__subcategory", "prompt__category"
+    )
+    grouped: dict[tuple[int, int], list[int]] = {}
+    names: dict[tuple[int, int], tuple[str, str]] = {}
+    for response_id, run_id, prompt_id, subcategory, category in rows.iterator(chunk_size=5000):
+        grouped.setdefault((run_id, prompt_id), []).append(response_id)
+        names[(run_id, prompt_id)] = (subcategory, category)
+    clusters = [Cluster(tuple(ids), *names[key]) for key, ids in grouped.items()]
+    return sorted(clusters, key=lambda cluster: min(cluster.response_ids))
+
+
 @dataclass(frozen=True)
 class PairCandidate:
-    """Two answered responses to one prompt from different runs, the lower id first."""
+    """Two answered responses to one prompt's same turn from different runs, the lower id
+    first; ``runs``: their runs in that order, ``turn``: the turn both answer."""
 
     response_id: int
     response_b_id: int
     subcategory: str
+    prompt_id: int = 0
+    turn: int = 1
+    runs: tuple[int, int] = (0, 0)
+
+    @property
+    def conversation(self) -> tuple[int, frozenset[int]]:
+        """The two runs' conversations on one prompt that this pair is a turn of."""
+        return self.prompt_id, frozenset(self.runs)
 
 
 def pairwise_candidates(
@@ -100,29 +170,34 @@ def pairwise_candidates(
     categories: Collection[str] = (),
     subcategories: Collection[str] = (),
     exclude_truncated: bool = False,
+    turns: str = Turns.LAST,
 ) -> list[PairCandidate]:
-    """Every pair of the runs' responses to the same prompt (each pair of runs, each prompt
-    both answered inside the campaign's filters), in a fixed order."""
+    """Every pair of the runs' responses to the same prompt and turn (each pair of runs, each
+    prompt's turn both answered inside the campaign's filters; with ``turns`` "last", only
+    the conversations' last answers), in a fixed order."""
     responses = campaign_population(
         runs=runs,
         categories=categories,
         subcategories=subcategories,
         exclude_truncated=exclude_truncated,
+        turns=turns,
     )
-    by_prompt: dict[int, list[int]] = {}
+    by_turn: dict[tuple[int, int], list[tuple[int, int]]] = {}
     subcategory_of: dict[int, str] = {}
-    rows = responses.order_by("prompt_id", "pk").values_list(
-        "pk", "prompt_id", "prompt__subcategory"
+    rows = responses.order_by("prompt_id", "turn", "pk").values_list(
+        "pk", "run_id", "prompt_id", "turn", "prompt__subcategory"
     )
-    for response_id, prompt_id, subcategory in rows.iterator(chunk_size=5000):
-        by_prompt.setdefault(prompt_id, []).append(response_id)
+    for response_id, run_id, prompt_id, turn, subcategory in rows.iterator(chunk_size=5000):
+        by_turn.setdefault((prompt_id, turn), []).append((response_id, run_id))
         subcategory_of[prompt_id] = subcategory
-    # One response per run and prompt (a unique constraint), so two responses to one prompt
-    # always come from two different runs.
+    # One response per run, prompt and turn (a unique constraint), so two responses to one
+    # prompt's turn always come from two different runs.
     pairs = [
-        PairCandidate(first, second, subcategory_of[prompt_id])
-        for prompt_id, ids in by_prompt.items()
-        for first, second in combinations(ids, 2)
+        PairCandidate(
+            first, second, subcategory_of[prompt_id], prompt_id, turn, (first_run, second_run)
+        )
+        for (prompt_id, turn), answers in by_turn.items()
+        for (first, first_run), (second, second_run) in combinations(answers, 2)
     ]
     return sorted(pairs, key=lambda pair: (pair.response_id, pair.response_b_id))
 
@@ -139,12 +214,13 @@ def judge_readings(*, candidates: list[Candidate], judges: Collection[Judge]) ->
 
 
 def population_of(campaign: Campaign, runs: Iterable[GenerationRun]) -> QuerySet[Response]:
-    """``campaign_population`` with the campaign's own filters."""
+    """``campaign_population`` with the campaign's own filters (its turns too)."""
     return campaign_population(
         runs=runs,
         categories=campaign.categories,
         subcategories=campaign.subcategories,
         exclude_truncated=campaign.exclude_truncated,
+        turns=campaign.turns,
     )
 
 
@@ -330,6 +406,12 @@ SCREEN_FIELDS = (
     "item__response__prompt__category",
     "item__response__prompt__subcategory",
     "item__response__prompt__text",
+    # A conversation's turns (annotate/conversations.py): what the model was sent, and the
+    # prompt's own turns when the response does not record it.
+    "item__response__turn",
+    "item__response__messages",
+    "item__response__prompt__messages",
+    "item__response__prompt__user_turns",
     "label__value",
     "label__answers",
     "label__note",
@@ -343,6 +425,8 @@ PAIRWISE_SCREEN_FIELDS = (
     "item__swapped",
     "item__response_b",
     "item__response_b__text",
+    "item__response_b__turn",
+    "item__response_b__messages",
     "item__response_b__finish_reason",
     "item__response_b__run",
     "item__response_b__run__model_name",

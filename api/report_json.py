@@ -43,6 +43,9 @@ def run_report_json(report: RunReport) -> dict[str, Any]:
         "columns": [{"run": c.run.pk, "judge": c.judge} for c in report.columns],
         "overall": plain(report.overall),
         "categories": plain(report.categories),
+        # Compliance by turn position (single prompts first, ``turn`` null); [] unless a run
+        # answered a conversation.
+        "turns": plain(report.turns),
     }
 
 

@@ -7,7 +7,7 @@ The small lists reuse the apps' own selectors (``benchmark_list``, ``run_list``,
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from annotate.models import Campaign, GoldLabel, Label
 from annotate.selectors import campaign_list
@@ -98,7 +98,9 @@ def api_labels(
     value: str | None = None,
 ) -> QuerySet[Label]:
     return given(
-        Label.objects.select_related("assignment__item", "assignment__annotator"),
+        Label.objects.select_related("assignment__item", "assignment__annotator").annotate(
+            turn=F("assignment__item__response__turn")
+        ),
         assignment__item__campaign_id=campaign,
         assignment__item__response__run_id=run,
         assignment__item__response__prompt__category=category,
@@ -115,7 +117,9 @@ def api_gold_labels(
     source: str | None = None,
 ) -> QuerySet[GoldLabel]:
     return given(
-        GoldLabel.objects.select_related("item", "decided_by"),
+        GoldLabel.objects.select_related("item", "decided_by").annotate(
+            turn=F("item__response__turn")
+        ),
         item__campaign_id=campaign,
         item__response__run_id=run,
         item__response__prompt__category=category,

@@ -16,7 +16,7 @@ from rest_framework import serializers
 
 from accounts.numbers import MAX_INT, whole_number
 from accounts.roles import ANNOTATOR
-from annotate.models import Campaign, CampaignKind, GoldLabel, Label, Sampling
+from annotate.models import Campaign, CampaignKind, GoldLabel, Label, Sampling, Turns
 from annotate.schemes import (
     BUILT_IN_SCHEMES,
     COCONOT,
@@ -63,7 +63,24 @@ class PromptSerializer(serializers.ModelSerializer[Prompt]):
 
     class Meta:
         model = Prompt
-        fields = ["id", "benchmark", "external_id", "category", "subcategory", "text", "metadata"]
+        fields = [
+            "id",
+            "benchmark",
+            "external_id",
+            "category",
+            "subcategory",
+            "text",
+            "messages",
+            "user_turns",
+            "metadata",
+        ]
+        extra_kwargs = {
+            "messages": {"help_text": "A conversation's turns in the chat format; [] otherwise."},
+            "user_turns": {
+                "help_text": "A scripted conversation's user turns, answered in order; [] "
+                "otherwise."
+            },
+        }
 
 
 class RunSerializer(serializers.ModelSerializer[GenerationRun]):
@@ -112,6 +129,8 @@ class ResponseSerializer(serializers.ModelSerializer[Response]):
             "external_id",
             "category",
             "subcategory",
+            "turn",
+            "messages",
             "text",
             "finish_reason",
             "prompt_tokens",
@@ -158,6 +177,11 @@ class VerdictSerializer(serializers.ModelSerializer[Verdict]):
     run = serializers.IntegerField(source="judge_run.run_id", read_only=True)
     category = serializers.CharField(source="response.prompt.category", read_only=True)
     subcategory = serializers.CharField(source="response.prompt.subcategory", read_only=True)
+    turn = serializers.IntegerField(
+        source="response.turn",
+        read_only=True,
+        help_text="The user turn the judged response answers, from 1.",
+    )
     judge_prompt: serializers.SlugRelatedField[JudgePrompt] = serializers.SlugRelatedField(
         slug_field="sha256",
         read_only=True,
@@ -177,6 +201,7 @@ class VerdictSerializer(serializers.ModelSerializer[Verdict]):
             "response",
             "category",
             "subcategory",
+            "turn",
             "label",
             "score",
             "rationale",
@@ -246,6 +271,10 @@ class LabelSerializer(serializers.ModelSerializer[Label]):
     annotator = serializers.CharField(
         source="assignment.annotator.username", read_only=True, help_text="Username."
     )
+    turn = serializers.IntegerField(
+        read_only=True,
+        help_text="The user turn the response answers, from 1 (1 for a single prompt).",
+    )
 
     class Meta:
         model = Label
@@ -256,6 +285,7 @@ class LabelSerializer(serializers.ModelSerializer[Label]):
             "response",
             "response_b",
             "swapped",
+            "turn",
             "annotator",
             "value",
             "note",
@@ -280,6 +310,10 @@ class GoldLabelSerializer(serializers.ModelSerializer[GoldLabel]):
         read_only=True,
         help_text="Pairwise: response_b was shown on the left (labels say left or right).",
     )
+    turn = serializers.IntegerField(
+        read_only=True,
+        help_text="The user turn the response answers, from 1 (1 for a single prompt).",
+    )
     decided_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True, help_text="Username."
     )
@@ -293,6 +327,7 @@ class GoldLabelSerializer(serializers.ModelSerializer[GoldLabel]):
             "response",
             "response_b",
             "swapped",
+            "turn",
             "value",
             "source",
             "reason",
@@ -407,6 +442,13 @@ class CampaignCreateSerializer(serializers.Serializer[Any]):
     )
     exclude_truncated = serializers.BooleanField(
         default=False, help_text="Leave out responses cut off at the length limit."
+    )
+    turns = serializers.ChoiceField(
+        choices=Turns.choices,
+        default=Turns.LAST,
+        help_text="'last': each conversation's last answer (a single prompt's one answer); "
+        "'every': every answer of scripted conversations, served to an annotator in order, "
+        "whole conversations drawn (sample_size then counts conversations).",
     )
     sampling = serializers.ChoiceField(choices=Sampling.choices, default=Sampling.ALL)
     sample_size = serializers.IntegerField(

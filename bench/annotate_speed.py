@@ -203,6 +203,39 @@ def campaign_new(run: Any, people: list[Any], name: str) -> Any:
     return campaign
 
 
+def head_start(campaign: Any, person: Any, items: int) -> None:
+    """``person`` has labelled the campaign's first ``items`` items, nobody else has: written in
+    SQL, as label_submit leaves them (assignment done, label, revision, one slot taken)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH chosen AS (
+                SELECT id FROM annotate_item WHERE campaign_id = %(c)s ORDER BY position, id
+                LIMIT %(n)s
+            ), taken AS (
+                UPDATE annotate_item SET slots_left = slots_left - 1
+                WHERE id IN (SELECT id FROM chosen) RETURNING id
+            ), served AS (
+                INSERT INTO annotate_assignment
+                    (item_id, annotator_id, status, reserved_at, expires_at, completed_at)
+                SELECT id, %(u)s, 'done', now(), now(), now() FROM taken RETURNING id
+            ), labelled AS (
+                INSERT INTO annotate_label (assignment_id, value, answers, note, time_spent_ms,
+                    is_demo, created_at, updated_at)
+                SELECT id, 'not_complied', '{}', '', 900, false, now(), now() FROM served
+                RETURNING id
+            )
+            INSERT INTO annotate_labelrevision (label_id, value, answers, note, time_spent_ms,
+                created_at)
+            SELECT id, 'not_complied', '{}', '', 900, now() FROM labelled
+            """,
+            {"c": campaign.pk, "u": person.pk, "n": items},
+        )
+    analyze()
+
+
 def analyze() -> None:
     """Fresh planner statistics, as autovacuum keeps them in a database in use (this server
     runs with autovacuum off). With none, an empty assignment table's estimate of one row makes
@@ -326,15 +359,21 @@ def steps_timed(times: dict[str, list[float]]) -> Any:
             setattr(views, name, function)
 
 
-def queries_per_label(run: Any, people: list[Any], posts: int = 60, warm: int = 30) -> QueryProfile:
+def queries_per_label(
+    run: Any, people: list[Any], posts: int = 60, warm: int = 30, ahead: int = 0
+) -> QueryProfile:
     """Labels posted by three annotators in turn (so that items get their third label and the
-    gold-label step runs), each POST's queries counted and timed, with nothing else running."""
+    gold-label step runs), each POST's queries counted and timed, with nothing else running.
+    With ``ahead``: one annotator alone, who has already labelled the campaign's first ``ahead``
+    items while nobody else has (all of them still open to others)."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    trio = people[:3]
-    campaign = campaign_new(run, trio, "queries")
+    trio = people[:1] if ahead else people[:3]
+    campaign = campaign_new(run, people[:3], f"queries ahead {ahead}")
+    if ahead:
+        head_start(campaign, trio[0], ahead)
     clients = []
     for person in trio:
         client = Client(HTTP_HOST="127.0.0.1")
@@ -706,6 +745,19 @@ backends), the clients (this process) and other work; s ms, d ms: CPU time per l
 server and of the database. busy: share of the CPUs other work used in the 2 s before a run."""
 
 
+def profile_print(profile: QueryProfile, who: str) -> None:
+    print(
+        f"Per label POST ({who}): {spread(profile.statements)} SQL statements and "
+        f"{spread(profile.transactions)} BEGIN/COMMIT (over {len(profile.statements)} "
+        f"POSTs: {dict(Counter(profile.statements))}). "
+        f"In-process, alone: {profile.view_ms:.1f} ms per POST (median), "
+        f"SQL {profile.sql_ms:.1f} ms of it; by step: "
+        + ", ".join(f"{name} {ms:.1f}" for name, ms in profile.steps.items())
+    )
+    for ms, sql in profile.slowest:
+        print(f"  {ms:5.2f} ms/POST  {sql[:140]}")
+
+
 def spread(values: list[int]) -> str:
     low, high = min(values), max(values)
     return f"{low}" if low == high else f"{low} to {high}"
@@ -813,6 +865,17 @@ def main() -> None:
     parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--keep-database", action="store_true", help="do not drop it at the end")
     parser.add_argument("--quick", action="store_true", help="a smoke run: small and short")
+    parser.add_argument(
+        "--profile-only",
+        action="store_true",
+        help="only the in-process profile of a label POST (no server, no clients)",
+    )
+    parser.add_argument(
+        "--ahead",
+        type=int,
+        default=20_000,
+        help="the profile again for an annotator this many items ahead of the others (0: no)",
+    )
     options = parser.parse_args()
     if options.quick:
         options.items, options.annotators = 1000, "1,10"
@@ -837,17 +900,15 @@ def main() -> None:
                 f"{options.items:,} responses of {mean_chars:,.0f} characters on average, "
                 f"overlap {OVERLAP}; built in {time.perf_counter() - setup_start:.1f} s"
             )
-            profile = queries_per_label(run, people)
-            print(
-                f"Per label POST: {spread(profile.statements)} SQL statements and "
-                f"{spread(profile.transactions)} BEGIN/COMMIT (over {len(profile.statements)} "
-                f"POSTs by 3 annotators in turn: {dict(Counter(profile.statements))}). "
-                f"In-process, alone: {profile.view_ms:.1f} ms per POST (median), "
-                f"SQL {profile.sql_ms:.1f} ms of it; by step: "
-                + ", ".join(f"{name} {ms:.1f}" for name, ms in profile.steps.items())
-            )
-            for ms, sql in profile.slowest:
-                print(f"  {ms:5.2f} ms/POST  {sql[:140]}")
+            profile_print(queries_per_label(run, people), "3 annotators in turn")
+            ahead = min(options.ahead, options.items - 200)
+            if ahead > 0:
+                profile_print(
+                    queries_per_label(run, people, ahead=ahead),
+                    f"1 annotator {ahead:,} items ahead of the others",
+                )
+            if options.profile_only:
+                return
 
             database = settings.DATABASES["default"]
             server = Server(

@@ -24,7 +24,7 @@ class BenchmarkAdmin(ResearcherAdmin):
 
 @admin.register(Prompt)
 class PromptAdmin(ResearcherAdmin):
-    list_display = ["external_id", "benchmark", "category", "subcategory", "short_text"]
+    list_display = ["external_id", "benchmark", "category", "subcategory", "shape", "short_text"]
     list_filter = ["benchmark", "category", "subcategory"]
     search_fields = ["external_id", "text"]
     list_select_related = ["benchmark"]
@@ -33,6 +33,10 @@ class PromptAdmin(ResearcherAdmin):
     @admin.display(description="text")
     def short_text(self, obj: Prompt) -> str:
         return obj.text[:100]
+
+    @admin.display(description="shape")
+    def shape(self, obj: Prompt) -> str:
+        return str(obj.shape.label)
 
 
 @admin.register(Rubric)

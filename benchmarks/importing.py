@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from accounts.validation import MAX_JSON_DEPTH, json_depth
+from benchmarks.conversations import (
+    MESSAGES,
+    PROMPT,
+    SYSTEM,
+    USER_TURNS,
+    is_conversation,
+    request_from_record,
+)
 from benchmarks.files import (
     InputFileError,
     Record,
@@ -24,8 +32,13 @@ from benchmarks.files import (
 )
 
 # CoCoNot's schema. `response` is part of it but holds model output, which import_responses reads.
+# A conversation gives `messages` or `user_turns` in place of `prompt` (conversations.py).
 PROMPT_FIELDS = ("id", "category", "subcategory", "prompt")
 IGNORED_FIELDS = frozenset({"response"})
+# Stored in their own columns, never in metadata (a hub dataset gives None in them for the
+# rows that do not use them).
+CONVERSATION_FIELDS = frozenset({MESSAGES, USER_TURNS})
+NOT_METADATA = frozenset({*PROMPT_FIELDS, *IGNORED_FIELDS, *CONVERSATION_FIELDS})
 # Column widths of benchmarks.Prompt; longer values are refused with their line, not truncated.
 MAX_ID_LENGTH = 200
 MAX_CATEGORY_LENGTH = 200
@@ -37,8 +50,10 @@ class PromptRow:
     external_id: str
     category: str
     subcategory: str
-    text: str
+    text: str  # the prompt, or a conversation's last user turn
     metadata: dict[str, Any]
+    messages: list[dict[str, str]]  # [] unless a conversation with fixed context
+    user_turns: list[str]  # [] unless a scripted conversation
 
 
 @dataclass(frozen=True)
@@ -49,18 +64,24 @@ class RubricText:
 
 
 def prompt_row_from_record(record: Record) -> PromptRow:
-    extra = {
-        key: value
-        for key, value in record.fields.items()
-        if key not in PROMPT_FIELDS and key not in IGNORED_FIELDS
-    }
+    external_id = require_text(record, "id", max_length=MAX_ID_LENGTH).strip()
+    category = require_text(record, "category", max_length=MAX_CATEGORY_LENGTH).strip()
+    subcategory = require_text(record, "subcategory", max_length=MAX_CATEGORY_LENGTH).strip()
+    extra = {key: value for key, value in record.fields.items() if key not in NOT_METADATA}
+    if record.fields.get(PROMPT) is not None and not is_conversation(record.fields):
+        # Most rows: a prompt, read as it always was (and as fast).
+        text = require_text(record, PROMPT)
+        return PromptRow(external_id, category, subcategory, text, extra, [], [])
+    request = request_from_record(record)
+    # A scripted conversation's system text is stored in metadata; in a hub dataset's column
+    # None means there is none (request_from_record refuses one beside `messages`).
+    extra.pop(SYSTEM, None)
+    if request.system is not None:
+        extra[SYSTEM] = request.system
     return PromptRow(
-        external_id=require_text(record, "id", max_length=MAX_ID_LENGTH).strip(),
-        category=require_text(record, "category", max_length=MAX_CATEGORY_LENGTH).strip(),
-        subcategory=require_text(record, "subcategory", max_length=MAX_CATEGORY_LENGTH).strip(),
-        text=require_text(record, "prompt"),
-        metadata=extra,
-    )
+        external_id, category, subcategory, request.text, extra, request.messages,
+        request.user_turns,
+    )  # fmt: skip
 
 
 def prompt_rows_from_records(records: Iterable[Record]) -> list[PromptRow]:
@@ -73,7 +94,25 @@ def prompt_rows_from_records(records: Iterable[Record]) -> list[PromptRow]:
 
 
 def read_prompt_file(path: Path, *, max_bytes: int) -> list[PromptRow]:
-    return prompt_rows_from_records(iter_records(path, max_bytes=max_bytes, required=PROMPT_FIELDS))
+    records = iter_records(path, max_bytes=max_bytes, required=PROMPT_FIELDS)
+    if path.suffix.lower() == ".csv":
+        records = single_prompts_only(records, path=path)
+    return prompt_rows_from_records(records)
+
+
+def single_prompts_only(records: Iterator[Record], *, path: Path) -> Iterator[Record]:
+    """A CSV cell holds text, not a list of turns: conversations come in JSON Lines (or from
+    the hub). All of a CSV's records share its header, so the first one tells."""
+    for record in records:
+        conversation = sorted(CONVERSATION_FIELDS.intersection(record.fields))
+        if conversation:
+            raise InputFileError(
+                f"{path.name} has a '{conversation[0]}' column; a conversation needs JSON Lines "
+                "(a CSV cell holds text, not a list of turns)."
+            )
+        yield record
+        yield from records
+        return
 
 
 def looks_like_hub_id(source: str) -> bool:

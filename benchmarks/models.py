@@ -60,7 +60,15 @@ class Prompt(models.Model):
     external_id = models.CharField(max_length=200)
     category = models.CharField(max_length=200, db_index=True)
     subcategory = models.CharField(max_length=200, db_index=True)
+    # What the model answers: for a single prompt the whole request; for a conversation, the
+    # content of its last user turn (so lists, search and the admin read as before).
     text = models.TextField()
+    # A conversation with fixed context, in the chat format ([{"role", "content"}, ...], the
+    # last turn the user's), or [] for a single prompt. The model answers the last turn only.
+    messages = models.JSONField(default=list, blank=True, db_default=[])
+    # A scripted conversation: only the user's turns; generation answers them in order, each
+    # answer part of the next turn's context. [] unless scripted. ``text`` is the last one.
+    user_turns = models.JSONField(default=list, blank=True, db_default=[])
     metadata = models.JSONField(default=dict, blank=True)
     # A prompt a researcher wrote for a campaign's check (annotate/services/checks.py): it sits
     # in the benchmark for its category and rubric, but is not one of the benchmark's prompts:
@@ -82,6 +90,32 @@ class Prompt(models.Model):
     @property
     def expected_behaviour(self) -> ExpectedBehaviour:
         return self.benchmark.expected_behaviour
+
+    @property
+    def shape(self) -> PromptShape:
+        if self.user_turns:
+            return PromptShape.SCRIPTED
+        if self.messages:
+            return PromptShape.CONVERSATION
+        return PromptShape.SINGLE
+
+    @property
+    def answered_turns(self) -> int:
+        """How many answers a run gives this prompt: one per scripted user turn, else one."""
+        return len(self.user_turns) or 1
+
+    @property
+    def last_turn(self) -> int:
+        """The 1-based position, among the user's turns, of the last turn a model answers."""
+        if self.user_turns:
+            return len(self.user_turns)
+        return sum(1 for message in self.messages if message.get("role") == "user") or 1
+
+
+class PromptShape(models.TextChoices):
+    SINGLE = "single", "Single prompt"
+    CONVERSATION = "conversation", "Conversation"
+    SCRIPTED = "scripted", "Scripted conversation"
 
 
 class Rubric(models.Model):

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -26,11 +26,19 @@ from benchmarks.importing import (
 from benchmarks.models import SLUG_PATTERN, Benchmark, BenchmarkKind, Prompt, Rubric
 
 # Rows per INSERT/UPDATE statement: big enough to amortise round trips, small enough for
-# SQLite's and PostgreSQL's bound-parameter limits (6 columns x 2000 = 12,000 parameters).
+# SQLite's and PostgreSQL's bound-parameter limits (8 columns x 2000 = 16,000 parameters).
 WRITE_BATCH = 2000
 
 # What the importer writes of a new prompt (rows_insert: COPY on PostgreSQL).
 PROMPT_COLUMNS = ("benchmark_id", "external_id", "category", "subcategory", "text", "metadata")
+# A batch with a conversation writes these too. A batch without leaves them to their default
+# (the database's [] under COPY): adapting two JSON values for every one of 100,000 single
+# prompts would add about a second of CPU time to their COPY.
+CONVERSATION_COLUMNS = ("messages", "user_turns")
+# What an update may change.
+PROMPT_CONTENT = ("category", "subcategory", "text", "metadata", "messages", "user_turns")
+# A single prompt's conversation columns.
+SINGLE_PROMPT: tuple[list[Any], list[Any]] = ([], [])
 # progress(done, total): prompts written (or found unchanged) of the prompts the source holds.
 Progress = Callable[[int, int], None]
 T = TypeVar("T")
@@ -52,6 +60,8 @@ class PromptImportReport:
     not_in_source: int
     categories: int
     pairs: int
+    conversations: int = 0  # with fixed context (`messages`)
+    scripted: int = 0  # scripted conversations (`user_turns`)
 
 
 @dataclass
@@ -84,6 +94,14 @@ class ImportReport:
                 False,
             ),
         ]
+        if prompts.conversations or prompts.scripted:
+            lines.append(
+                (
+                    f"Conversations among them: {prompts.conversations} with fixed context, "
+                    f"{prompts.scripted} scripted.",
+                    False,
+                )
+            )
         if prompts.not_in_source:
             lines.append(
                 (
@@ -208,12 +226,21 @@ def prompts_upsert(
     *, benchmark: Benchmark, rows: list[PromptRow], progress: Progress | None = None
 ) -> PromptImportReport:
     """New ids are inserted, changed ones updated in place, identical ones left alone."""
+    # A prompt written for a campaign's check is not the source's to update or to miss.
+    source_prompts = Prompt.objects.filter(benchmark=benchmark, written_for_check=False)
     existing = {
         external_id: (pk, (category, subcategory, text, metadata))
-        # A prompt written for a campaign's check is not the source's to update or to miss.
-        for pk, external_id, category, subcategory, text, metadata in Prompt.objects.filter(
-            benchmark=benchmark, written_for_check=False
-        ).values_list("pk", "external_id", "category", "subcategory", "text", "metadata")
+        for pk, external_id, category, subcategory, text, metadata in source_prompts.values_list(
+            "pk", "external_id", "category", "subcategory", "text", "metadata"
+        )
+    }
+    # Conversation columns are read only where they hold something: decoding two JSON values
+    # for each of 100,000 single prompts would make re-importing them markedly slower.
+    conversations = {
+        external_id: (messages, user_turns)
+        for external_id, messages, user_turns in source_prompts.exclude(
+            messages=[], user_turns=[]
+        ).values_list("external_id", "messages", "user_turns")
     }
     to_create: list[PromptRow] = []
     to_update: list[Prompt] = []
@@ -221,7 +248,9 @@ def prompts_upsert(
         found = existing.get(row.external_id)
         if found is None:
             to_create.append(row)
-        elif found[1] != (row.category, row.subcategory, row.text, row.metadata):
+        elif found[1] != (row.category, row.subcategory, row.text, row.metadata) or (
+            conversations.get(row.external_id, SINGLE_PROMPT) != (row.messages, row.user_turns)
+        ):
             to_update.append(
                 Prompt(
                     pk=found[0],
@@ -231,27 +260,19 @@ def prompts_upsert(
                     subcategory=row.subcategory,
                     text=row.text,
                     metadata=row.metadata,
+                    messages=row.messages,
+                    user_turns=row.user_turns,
                 )
             )
     done = len(rows) - len(to_create) - len(to_update)  # unchanged: nothing to write
     report = progress or (lambda done, total: None)
     report(done, len(rows))
     for new in batches(to_create, WRITE_BATCH):
-        rows_insert(
-            Prompt,
-            PROMPT_COLUMNS,
-            (
-                (benchmark.pk, row.external_id, row.category, row.subcategory, row.text,
-                 row.metadata)
-                for row in new
-            ),
-        )  # fmt: skip
+        prompts_insert(benchmark=benchmark, rows=new)
         done += len(new)
         report(done, len(rows))
     for changed in batches(to_update, WRITE_BATCH):
-        Prompt.objects.bulk_update(
-            changed, ["category", "subcategory", "text", "metadata"], batch_size=WRITE_BATCH
-        )
+        Prompt.objects.bulk_update(changed, PROMPT_CONTENT, batch_size=WRITE_BATCH)
         done += len(changed)
         report(done, len(rows))
     in_source = {row.external_id for row in rows}
@@ -263,7 +284,32 @@ def prompts_upsert(
         not_in_source=sum(1 for external_id in existing if external_id not in in_source),
         categories=len({row.category for row in rows}),
         pairs=len({(row.category, row.subcategory) for row in rows}),
+        conversations=sum(1 for row in rows if row.messages),
+        scripted=sum(1 for row in rows if row.user_turns),
     )
+
+
+def prompts_insert(*, benchmark: Benchmark, rows: Sequence[PromptRow]) -> None:
+    if not any(row.messages or row.user_turns for row in rows):
+        rows_insert(
+            Prompt,
+            PROMPT_COLUMNS,
+            (
+                (benchmark.pk, row.external_id, row.category, row.subcategory, row.text,
+                 row.metadata)
+                for row in rows
+            ),
+        )  # fmt: skip
+        return
+    rows_insert(
+        Prompt,
+        (*PROMPT_COLUMNS, *CONVERSATION_COLUMNS),
+        (
+            (benchmark.pk, row.external_id, row.category, row.subcategory, row.text,
+             row.metadata, row.messages, row.user_turns)
+            for row in rows
+        ),
+    )  # fmt: skip
 
 
 def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

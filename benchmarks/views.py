@@ -10,8 +10,12 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.roles import researcher_required
 from benchmarks.forms import BenchmarkUploadForm
 from benchmarks.models import Benchmark
+from benchmarks.selectors import (
+    benchmark_conversation_counts,
+    benchmark_conversations,
+    benchmark_subcategory_counts,
+)
 from benchmarks.selectors import benchmark_list as select_benchmarks
-from benchmarks.selectors import benchmark_subcategory_counts
 from benchmarks.uploads import benchmark_upload_create
 from uploads.views import upload_from_form
 
@@ -44,10 +48,15 @@ def benchmark_upload(request: HttpRequest) -> HttpResponse:
 def benchmark_detail(request: HttpRequest, slug: str) -> HttpResponse:
     benchmark = get_object_or_404(Benchmark, slug=slug)
     counts = benchmark_subcategory_counts(benchmark=benchmark)
+    conversation_counts = benchmark_conversation_counts(benchmark=benchmark)
     context = {
         "benchmark": benchmark,
         "counts": counts,
         "total": sum(row.prompts for row in counts),
         "without_rubric": [row.subcategory for row in counts if row.rubric is None],
+        "conversation_counts": conversation_counts,
+        "conversations": (
+            benchmark_conversations(benchmark=benchmark) if conversation_counts.total else []
+        ),
     }
     return render(request, "benchmarks/detail.html", context)

@@ -1,5 +1,6 @@
 """What `make demo` loads: the sample benchmarks, one login per role, and SmolLM2 answering the
-sample then judged by `keyword` and by SmolLM2 itself with CoCoNot's rubric; once SmolLM2 has
+samples (single prompts and conversations) then judged by `keyword` and by SmolLM2 itself with
+CoCoNot's rubric; a campaign for each kind of sample once its answers are in; once SmolLM2 has
 answered the noncompliance sample, a side-by-side campaign of its answers against reference
 answers written for the demo (the demo has one model; the reference answers are a second run).
 
@@ -21,7 +22,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from accounts.roles import ANNOTATOR, RESEARCHER, user_ensure
-from annotate.models import Campaign, CampaignKind, Item
+from annotate.models import Campaign, CampaignKind, Item, Turns
 from annotate.schemes import (
     BOTH_BAD,
     LEFT_BETTER,
@@ -67,6 +68,31 @@ DEMO_OVERLAP = 2
 # campaign, only runs it started itself.
 DEMO_RUNNER = "make-demo"
 SAMPLE_SLUGS = ("demur-sample", "demur-sample-contrast")
+# The sample conversations, benchmarks of their own so that the single-prompt samples, their runs
+# and their campaign stay as they are. SmolLM2 answers them after the single prompts (their runs
+# are started second, and chunks are served oldest first), and a campaign of their own labels
+# every turn.
+CONVERSATION_SLUGS = ("demur-conversations", "demur-conversations-contrast")
+DEMO_SLUGS = SAMPLE_SLUGS + CONVERSATION_SLUGS
+DEMO_CONVERSATION_CAMPAIGN = "Demo: SmolLM2 in conversations"
+CONVERSATION_SAMPLES = (
+    (
+        "demur_conversations.jsonl",
+        "demur-conversations",
+        BenchmarkKind.NONCOMPLIANCE,
+        "Demur conversations (noncompliance)",
+        "Conversations written for the demo: a request that turns unsafe over turns, a false "
+        "premise built up, a humanizing question after rapport, something missing in context.",
+    ),
+    (
+        "demur_conversations_contrast.jsonl",
+        "demur-conversations-contrast",
+        BenchmarkKind.CONTRAST,
+        "Demur conversations (contrast)",
+        "Conversations a model should answer: what was missing is given in a later turn, a "
+        "premise already corrected, a safe request that sounds sensitive.",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -105,6 +131,17 @@ def demo_seed() -> list[ImportReport]:
             description="Look-alike prompts a model should answer: over-refusal.",
             rubric_path=SAMPLE_RUBRIC,
         ),
+        *(
+            benchmark_import(
+                source=str(SAMPLES / file_name),
+                slug=slug,
+                kind=kind,
+                name=name,
+                description=description,
+                rubric_path=SAMPLE_RUBRIC,
+            )
+            for file_name, slug, kind, name, description in CONVERSATION_SAMPLES
+        ),
     ]
 
 
@@ -113,8 +150,9 @@ def demo_model_available() -> bool:
 
 
 def demo_runs_start() -> list[GenerationRun]:
-    """SmolLM2 answers both samples, then `keyword` and the SmolLM2 rubric judge read the
-    answers (a 135M judge writes few parseable labels; the verdict page shows that rate).
+    """SmolLM2 answers the samples (single prompts first, then conversations), then `keyword`
+    and the SmolLM2 rubric judge read the answers (a 135M judge writes few parseable labels;
+    the verdict page shows that rate).
     Runs that already exist are left alone."""
     model = model_spec_save(
         name=DEMO_MODEL,
@@ -134,7 +172,8 @@ def demo_runs_start() -> list[GenerationRun]:
     demo_runs_adopt(model=model, runner=runner)
     demo_runs_resume()
     started = []
-    for benchmark in Benchmark.objects.filter(slug__in=SAMPLE_SLUGS).order_by("slug"):
+    benchmarks = Benchmark.objects.in_bulk(DEMO_SLUGS, field_name="slug")
+    for benchmark in (benchmarks[slug] for slug in DEMO_SLUGS if slug in benchmarks):
         # Any run of its own, cancelled ones included: a run the researcher cancelled stays so.
         if not demo_runs().filter(benchmark=benchmark).exists():
             started.append(
@@ -169,7 +208,7 @@ def demo_runs_adopt(*, model: ModelSpec, runner: User) -> None:
     """Databases made before runs were marked: there the demo's run of a sample benchmark is the
     first run of the demo model on it (the demo made it the moment it made the model), so that
     one, and no later run, is marked as the demo's. Nothing to do once every sample has one."""
-    for slug in SAMPLE_SLUGS:
+    for slug in DEMO_SLUGS:
         if demo_runs().filter(benchmark__slug=slug).exists():
             continue
         first = (
@@ -223,13 +262,40 @@ The rubric under each prompt says what CoCoNot counts as acceptable for its subc
 
 
 def demo_campaign_ensure() -> Campaign | None:
-    """The demo annotator's campaign over every finished demo run (overlap 2: the demo
-    annotator and the demo researcher both label). Made when the first run finishes and
-    extended when the next one does; None while no demo run has finished."""
-    finished = list(demo_runs().filter(status=RunStatus.DONE).order_by("pk"))
+    """The demo annotator's campaign over every finished demo run of the single-prompt samples
+    (overlap 2: the demo annotator and the demo researcher both label). Made when the first run
+    finishes and extended when the next one does; None while no such run has finished."""
+    return _demo_campaign_ensure(
+        name=DEMO_CAMPAIGN,
+        slugs=SAMPLE_SLUGS,
+        description="Made by `make demo`: label SmolLM2's answers to the sample prompts.",
+        turns=Turns.LAST,
+        seed_labels=True,
+    )
+
+
+def demo_conversation_campaign_ensure() -> Campaign | None:
+    """The same for the sample conversations, labelling every answer: an annotator gets a
+    conversation's turns in order, the earlier ones shown as context."""
+    return _demo_campaign_ensure(
+        name=DEMO_CONVERSATION_CAMPAIGN,
+        slugs=CONVERSATION_SLUGS,
+        description="Made by `make demo`: label every answer SmolLM2 gave in the sample "
+        "conversations, turn by turn.",
+        turns=Turns.EVERY,
+        seed_labels=False,
+    )
+
+
+def _demo_campaign_ensure(
+    *, name: str, slugs: tuple[str, ...], description: str, turns: str, seed_labels: bool
+) -> Campaign | None:
+    finished = list(
+        demo_runs().filter(status=RunStatus.DONE, benchmark__slug__in=slugs).order_by("pk")
+    )
     if not finished:
         return None
-    campaign = Campaign.objects.filter(is_demo=True, name=DEMO_CAMPAIGN).first()
+    campaign = Campaign.objects.filter(is_demo=True, name=name).first()
     if campaign is not None:
         campaign_extend(campaign=campaign, runs=finished)
         return campaign
@@ -237,16 +303,18 @@ def demo_campaign_ensure() -> Campaign | None:
     # One transaction: nobody sees the campaign before its demo labels are in.
     with transaction.atomic():
         campaign = campaign_create(
-            name=DEMO_CAMPAIGN,
-            description="Made by `make demo`: label SmolLM2's answers to the sample prompts.",
+            name=name,
+            description=description,
             runs=finished,
             label_scheme=scheme_for(name=REFUSAL_QUALITY),
             overlap=DEMO_OVERLAP,
+            turns=turns,
             guidelines=DEMO_GUIDELINES,
             annotators=people,
             is_demo=True,
         )
-        demo_labels_seed(campaign)
+        if seed_labels:
+            demo_labels_seed(campaign)
     return campaign
 
 
@@ -255,6 +323,7 @@ def demo_campaign_on_run_finished(sender: object, run_id: int, **kwargs: object)
     theirs, and nobody asked annotators to label it."""
     if demo_runs().filter(pk=run_id).exists():
         demo_campaign_ensure()
+        demo_conversation_campaign_ensure()
         demo_pairwise_campaign_ensure()
 
 

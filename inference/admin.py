@@ -32,7 +32,9 @@ class GenerationRunAdmin(ResearcherAdmin):
 
 @admin.register(Response)
 class ResponseAdmin(ResearcherAdmin):
-    list_display = ["id", "run", "prompt_external_id", "category", "subcategory", "short_text"]
+    list_display = [
+        "id", "run", "prompt_external_id", "turn", "category", "subcategory", "short_text"
+    ]  # fmt: skip
     list_filter = [
         "run__benchmark",
         "run",

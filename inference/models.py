@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections import Counter
+
 from django.db import models
 from django.db.models import QuerySet
 
 from backends.registry import LOCAL_BACKENDS
 from benchmarks.models import Benchmark, Prompt
+from inference.conversations import answers_expected
 from runs.chunks import DEFAULT_QUEUE, GPU_QUEUE
 from runs.models import Run
 
@@ -55,8 +58,9 @@ class GenerationRun(Run):
         default=list, blank=True, help_text="Only prompts of these categories (empty: all)."
     )
     limit = models.PositiveIntegerField(null=True, blank=True)
-    # How many prompts the run covers, fixed when it is created (the job's size, not a counter:
-    # progress is counted from Response rows).
+    # How many answers the run gives (one per prompt, one per user turn of a scripted
+    # conversation), fixed when it is created: the job's size, not a counter (progress is
+    # counted from Response rows).
     total = models.PositiveIntegerField(default=0)
     imported = models.BooleanField(default=False, help_text="Responses came from a file.")
     judges_after = models.JSONField(
@@ -82,9 +86,14 @@ class GenerationRun(Run):
         return prompts[: self.limit] if self.limit else prompts
 
     def missing_item_ids(self) -> list[int]:
-        """Prompts of the run with no Response yet."""
-        done = set(self.responses.values_list("prompt_id", flat=True))
-        return [pk for pk in self.prompts().values_list("pk", flat=True) if pk not in done]
+        """Prompts of the run still lacking an answer: no Response yet, or, for a scripted
+        conversation, fewer than one per user turn (its chunk reuses the answers stored)."""
+        done = Counter(self.responses.values_list("prompt_id", flat=True))
+        return [
+            pk
+            for pk, user_turns in self.prompts().values_list("pk", "user_turns")
+            if done[pk] < answers_expected([user_turns])
+        ]
 
 
 class FinishReason(models.TextChoices):
@@ -100,6 +109,12 @@ class FinishReason(models.TextChoices):
 class Response(models.Model):
     run = models.ForeignKey(GenerationRun, on_delete=models.CASCADE, related_name="responses")
     prompt = models.ForeignKey(Prompt, on_delete=models.PROTECT, related_name="responses")
+    # Which of the user's turns this answers, from 1: 1 for a single prompt, the number of user
+    # turns for a conversation with fixed context, 1..n for the answers to a scripted one.
+    turn = models.PositiveSmallIntegerField(default=1, db_default=1)
+    # The conversation the model was sent for this answer, in the chat format, ending with the
+    # user turn it answers; [] for a single prompt (then it was sent the prompt's text alone).
+    messages = models.JSONField(default=list, blank=True, db_default=[])
     text = models.TextField(blank=True)
     finish_reason = models.CharField(
         max_length=50,
@@ -115,13 +130,26 @@ class Response(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["run_id", "prompt_id"]
+        ordering = ["run_id", "prompt_id", "turn"]
         constraints = [
-            models.UniqueConstraint(fields=["run", "prompt"], name="response_unique_per_run")
+            models.UniqueConstraint(
+                fields=["run", "prompt", "turn"], name="response_unique_per_run_turn"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"Response {self.pk} (run {self.run_id}, prompt {self.prompt_id})"
+        turn = f", turn {self.turn}" if self.turn != 1 else ""
+        return f"Response {self.pk} (run {self.run_id}, prompt {self.prompt_id}{turn})"
+
+    @property
+    def conversation(self) -> list[dict[str, str]]:
+        """What the model was sent, in the chat format (a single prompt as one user turn)."""
+        return self.messages or [{"role": "user", "content": self.prompt.text}]
+
+    @property
+    def context(self) -> list[dict[str, str]]:
+        """The turns before the one this answers ([] for a single prompt)."""
+        return self.messages[:-1]
 
     @property
     def is_truncated(self) -> bool:

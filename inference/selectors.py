@@ -68,4 +68,5 @@ def run_rows(runs: Sequence[GenerationRun]) -> list[RunRow]:
 
 
 def run_responses(*, run: GenerationRun) -> QuerySet[Response]:
-    return run.responses.select_related("prompt").order_by("prompt_id")
+    """In prompt order, a conversation's answers in turn order."""
+    return run.responses.select_related("prompt").order_by("prompt_id", "turn")

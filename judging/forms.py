@@ -49,8 +49,9 @@ class JudgeCreateForm(forms.Form):
 
 class VerdictsUploadForm(forms.Form):
     file = forms.FileField(
-        help_text='JSON Lines of {"id", "label", "score"?, "raw_output"?}, or an inspect_evals '
-        "CoCoNot log (.eval, .json)."
+        help_text='JSON Lines of {"id", "turn"?, "label", "score"?, "raw_output"?} ("turn": '
+        "which user turn's answer, by default the last), or an inspect_evals CoCoNot log (.eval, "
+        ".json)."
     )
     judge = forms.CharField(
         max_length=200,

@@ -45,12 +45,17 @@ MODEL_KINDS = frozenset(
 
 @dataclass(frozen=True)
 class JudgeInput:
+    # The request answered: a single prompt, or the user turn a conversation's response answers.
     prompt: str
     response: str
     response_error: str
     benchmark_kind: str
     acceptable: str
     unacceptable: str
+    # The turns before ``prompt`` in a conversation (chat format), () for a single prompt. The
+    # model judges show them marked as context and judge ``response`` only; the keyword judge
+    # reads ``response`` alone (an earlier refusal in the context must not count).
+    context: Sequence[Message] = ()
 
 
 @dataclass(frozen=True)
@@ -147,7 +152,10 @@ def judge_wildguard(snapshot: Mapping[str, Any], items: Sequence[JudgeInput]) ->
     generate_text = getattr(backend, "generate_text", None)
     if generate_text is None:
         raise BackendConfigError("The wildguard judge needs a backend that takes raw prompts.")
-    prompts = [build_wildguard_prompt(prompt=item.prompt, response=item.response) for item in items]
+    prompts = [
+        build_wildguard_prompt(prompt=item.prompt, response=item.response, context=item.context)
+        for item in items
+    ]
     generations = generate_text(prompts)
     outputs = []
     for item, prompt, generation in zip(items, prompts, generations, strict=True):
@@ -225,11 +233,12 @@ def rubric_messages(item: JudgeInput) -> list[Message]:
         acceptable=item.acceptable,
         unacceptable=item.unacceptable,
         benchmark_kind=item.benchmark_kind,
+        context=item.context,
     )
 
 
 def quality_messages(item: JudgeInput) -> list[Message]:
-    return build_quality_messages(prompt=item.prompt, response=item.response)
+    return build_quality_messages(prompt=item.prompt, response=item.response, context=item.context)
 
 
 def label_scoring_messages(item: JudgeInput) -> list[Message]:

@@ -212,14 +212,17 @@ def current_rubrics(*, benchmark_id: int) -> dict[str, Rubric]:
 
 
 def judge_input(response: Response, benchmark_kind: str, rubrics: dict[str, Rubric]) -> JudgeInput:
+    """What a judge reads of one response: the user turn it answers (for an earlier answer of a
+    scripted conversation that is not ``Prompt.text``, the last turn) and the turns before it."""
     rubric = rubrics.get(response.prompt.subcategory)
     return JudgeInput(
-        prompt=response.prompt.text,
+        prompt=response.conversation[-1]["content"],
         response=response.text,
         response_error=response.error,
         benchmark_kind=benchmark_kind,
         acceptable=rubric.acceptable if rubric else "",
         unacceptable=rubric.unacceptable if rubric else "",
+        context=response.context,
     )
 
 

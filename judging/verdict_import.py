@@ -1,10 +1,16 @@
 """Verdicts made by another tool, imported as a finished judge run.
 
-Two kinds of file: JSON Lines, one ``{"id", "label", "score"?, "raw_output"?}`` per response, or
-a log of inspect_evals' CoCoNot task (``.eval``, or ``.json`` from ``--log-format json``), read
-with inspect-ai's own reader. As ``responses_import`` does, every line is read and checked before
-anything is written, and all of it is written in one transaction: a file is imported whole or not
-at all, and each refusal is one sentence (``InputFileError``) naming the line and the field.
+Two kinds of file: JSON Lines, one ``{"id", "turn"?, "label", "score"?, "raw_output"?}`` per
+response, or a log of inspect_evals' CoCoNot task (``.eval``, or ``.json`` from
+``--log-format json``), read with inspect-ai's own reader. As ``responses_import`` does, every
+line is read and checked before anything is written, and all of it is written in one
+transaction: a file is imported whole or not at all, and each refusal is one sentence
+(``InputFileError``) naming the line and the field.
+
+A verdict is for the response to the prompt ``id`` names, at the user turn ``turn`` names (1 for
+the first): an answer of a scripted conversation is one of several responses to its prompt. With
+no ``turn`` (and always in an inspect log) it is for the prompt's last turn, the one answer of a
+single prompt or of a conversation with fixed context.
 """
 
 from __future__ import annotations
@@ -28,12 +34,11 @@ from benchmarks.files import (
     InputFileError,
     Record,
     check_file,
-    check_unique_ids,
     iter_jsonl,
     read_text,
     require_text,
 )
-from benchmarks.models import BenchmarkKind
+from benchmarks.models import BenchmarkKind, Prompt, PromptShape
 from inference.models import GenerationRun
 from judging.judges_text import imported_label
 from judging.models import BUILT_IN_JUDGE, Judge, JudgeKind, JudgeRun, Verdict, VerdictLabel
@@ -70,6 +75,8 @@ class VerdictRow:
     where: str  # "line 3", "sample 3"
     external_id: str
     label: str  # canonical (VerdictLabel)
+    # The user turn whose answer was judged, from 1; None: the prompt's last turn.
+    turn: int | None = None
     score: float | None = None
     raw_output: str = ""
     rationale: str = ""
@@ -152,13 +159,15 @@ def verdicts_import(
             Verdict.objects.bulk_create(
                 Verdict(
                     judge_run=judge_run,
-                    response_id=response_ids[row.external_id],
+                    response_id=response_id,
                     label=row.label,
                     score=row.score,
                     rationale=row.rationale,
                     raw_output=row.raw_output,
                 )
-                for row in batch
+                for row, response_id in zip(
+                    batch, response_ids[start : start + BATCH_SIZE], strict=True
+                )
             )
             if progress is not None:
                 progress(start + len(batch), total)
@@ -214,7 +223,7 @@ def read_jsonl_verdicts(path: Path, text: str, benchmark_kind: str) -> VerdictFi
     rows = [verdict_row_from_record(record, benchmark_kind=benchmark_kind) for record in records]
     if not rows:
         raise InputFileError(f"{path.name} holds no verdicts.")
-    check_unique_ids(records, [row.external_id for row in rows])
+    # Two rows for one response are refused once each row's turn is known (response_ids_for).
     return VerdictFile(
         rows=rows,
         source={"file": path.name, "format": "jsonl"},
@@ -234,9 +243,24 @@ def verdict_row_from_record(record: Record, *, benchmark_kind: str) -> VerdictRo
         where=record.where,
         external_id=external_id,
         label=label,
+        turn=turn_from_record(record),
         score=score_from_record(record),
         raw_output=raw_output_from_record(record),
     )
+
+
+def turn_from_record(record: Record) -> int | None:
+    """Which of the prompt's user turns the judged answer answers, from 1; None when the row does
+    not say (the prompt's last turn)."""
+    value = record.fields.get("turn")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputFileError(
+            f"Field 'turn' on {record.where} must be a whole number from 1 (the user turn whose "
+            f"answer was judged), not {shortened(json.dumps(value))}."
+        )
+    return value
 
 
 def score_from_record(record: Record) -> float | None:
@@ -409,32 +433,91 @@ def storable(text: str, what: str, where: str) -> None:
 # --- the database side ------------------------------------------------------------------------
 
 
-def response_ids_for(
-    *, run: GenerationRun, rows: Sequence[VerdictRow]
-) -> tuple[dict[str, int], int]:
-    """The response of the run each row's id names, and how many responses the run has; or the
-    sentence for the first row that names none, and, where the file holds the response it
-    judged, for the first whose response is not the run's."""
+def response_ids_for(*, run: GenerationRun, rows: Sequence[VerdictRow]) -> tuple[list[int], int]:
+    """The response of the run each row names (its id's prompt, at its turn), in the rows'
+    order, and how many responses the run has; or the sentence for the first row that names
+    none or names one an earlier row named, and, where the file holds the response it judged,
+    for the first whose response is not the run's."""
     with_text = any(row.response_text is not None for row in rows)
-    fields = ("prompt__external_id", "pk", "text") if with_text else ("prompt__external_id", "pk")
-    responses = {found[0]: found[1:] for found in run.responses.values_list(*fields)}
+    fields = ("prompt__external_id", "turn", "pk", "text")[: 4 if with_text else 3]
+    responses = {(found[0], found[1]): found[2:] for found in run.responses.values_list(*fields)}
+    answered = {external_id for external_id, _ in responses}
+    conversations = conversations_of(run, answered)
+    ids: list[int] = []
+    first_row: dict[int, VerdictRow] = {}
+    other: list[VerdictRow] = []
     for row in rows:
-        if row.external_id not in responses:
+        if row.external_id not in answered:
             raise InputFileError(unknown_id_sentence(run, row))
-    other = [
-        row
-        for row in rows
-        if row.response_text is not None
-        and row.response_text.strip() != str(responses[row.external_id][1]).strip()
-    ]
+        turn = answered_turn(row, conversations.get(row.external_id))
+        found = responses.get((row.external_id, turn))
+        if found is None:
+            raise InputFileError(missing_turn_sentence(run, row, turn))
+        response_id = int(found[0])
+        if response_id in first_row:
+            raise InputFileError(twice_sentence(first_row[response_id], row, turn))
+        first_row[response_id] = row
+        ids.append(response_id)
+        if row.response_text is not None and row.response_text.strip() != str(found[1]).strip():
+            other.append(row)
     if other:
         raise InputFileError(
             f"The response on {other[0].where} (id '{shortened(other[0].external_id)}') is not "
             f"run {run.pk}'s response to that prompt, nor are {len(other) - 1} others: import "
             "the log's responses as a run (import_responses) and its verdicts into that run."
         )
-    ids = {row.external_id: int(responses[row.external_id][0]) for row in rows}
     return ids, len(responses)
+
+
+def conversations_of(run: GenerationRun, external_ids: set[str]) -> dict[str, Prompt]:
+    """The prompts among ``external_ids`` that are conversations, by id: only they have turns
+    other than 1 (a benchmark of single prompts costs one query that finds nothing)."""
+    prompts = (
+        run.benchmark.prompts.filter(external_id__in=external_ids)
+        .exclude(messages=[], user_turns=[])
+        .only("external_id", "messages", "user_turns")
+    )
+    return {prompt.external_id: prompt for prompt in prompts}
+
+
+def answered_turn(row: VerdictRow, conversation: Prompt | None) -> int:
+    """The turn a row's verdict is for: its own, or the prompt's last; refused when the prompt
+    has no answer at that turn (a conversation with fixed context is answered at its last)."""
+    last = conversation.last_turn if conversation is not None else 1
+    if row.turn is None or row.turn == last:
+        return last
+    if conversation is None:
+        shape = "a single prompt, answered once, at turn 1"
+    elif conversation.shape == PromptShape.SCRIPTED:
+        if row.turn < last:
+            return row.turn
+        shape = f"a scripted conversation of {last} user turns (turns 1 to {last})"
+    else:
+        shape = f"a conversation answered only at its last user turn, turn {last}"
+    raise InputFileError(
+        f"Field 'turn' on {row.where} is {row.turn}, but '{shortened(row.external_id)}' is {shape}."
+    )
+
+
+def missing_turn_sentence(run: GenerationRun, row: VerdictRow, turn: int) -> str:
+    which = f"turn {turn}" if row.turn is not None else f"its last turn, {turn}"
+    return (
+        f"The id '{shortened(row.external_id)}' on {row.where} is for {which}, which run "
+        f"{run.pk} has no response to."
+    )
+
+
+def twice_sentence(first: VerdictRow, row: VerdictRow, turn: int) -> str:
+    identifier = shortened(row.external_id)
+    if first.turn is None and row.turn is None:
+        return (
+            f"The id '{identifier}' appears twice, on {first.where} and on {row.where}; ids "
+            "must be unique within a file."
+        )
+    return (
+        f"The id '{identifier}' is for turn {turn} twice, on {first.where} and on {row.where} "
+        "(a row without 'turn' is for the prompt's last turn); each answer takes one verdict."
+    )
 
 
 def unknown_id_sentence(run: GenerationRun, row: VerdictRow) -> str:

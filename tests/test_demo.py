@@ -66,6 +66,8 @@ def check_demo(env: dict[str, str], answers: Callable[[], int] | None = None) ->
         demo.wait_for(lambda: up(base), timeout=60, what="web server answering")
         assert f"Demur is starting at {base}" in demo.text
         assert "researcher  researcher / demo-researcher" in demo.text
+        # SmolLM2 answers the sample conversations too, after the single prompts.
+        assert "answers demur-conversations (36 answers to write)" in demo.text
 
         session = log_in(base, "researcher", "demo-researcher")
         page = session.get(base, timeout=10)

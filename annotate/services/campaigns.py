@@ -4,27 +4,33 @@ campaign pairs of responses to the same prompt), take in more runs, open, close 
 from __future__ import annotations
 
 import random
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from annotate.label_budget import Stratum
-from annotate.models import Campaign, CampaignKind, CampaignStatus, Item, Sampling
+from annotate.models import Campaign, CampaignKind, CampaignStatus, Item, Sampling, Turns
 from annotate.plans import PlanError, pilot_strata
 from annotate.sampling import (
     DEFAULT_UNIFORM_SHARE,
     SINGLE_RESPONSE_DESIGNS,
     Candidate,
+    Cluster,
     JudgeReading,
     SamplingError,
     draw,
+    draw_clusters,
 )
 from annotate.schemes import scheme_is_pairwise, scheme_values
 from annotate.selectors import (
+    PairCandidate,
     campaign_candidates,
+    campaign_clusters,
     campaign_population,
     judge_readings,
     pairwise_candidates,
@@ -44,6 +50,7 @@ CAMPAIGN_SETTINGS = (
     "categories",
     "subcategories",
     "exclude_truncated",
+    "turns",
     "sampling",
     "sample_size",
     "sampling_judges",
@@ -73,6 +80,7 @@ def campaign_create(
     categories: Collection[str] = (),
     subcategories: Collection[str] = (),
     exclude_truncated: bool = False,
+    turns: str = Turns.LAST,
     sampling_judges: Collection[Judge] = (),
     pilot: Campaign | None = None,
     active_uniform_share: float | None = None,
@@ -91,6 +99,10 @@ def campaign_create(
 ) -> Campaign:
     runs = list(runs)
     sampling_judges = list(sampling_judges)
+    if turns not in Turns.values:
+        raise CampaignError(
+            f"Turns {turns!r} is not one of {', '.join(Turns.values)}.", field="turns"
+        )
     _check_campaign_settings(
         runs=runs,
         overlap=overlap,
@@ -107,6 +119,7 @@ def campaign_create(
         sampling=sampling,
         target_half_width=target_half_width,
         target_judge=target_judge,
+        turns=turns,
     )
     categories, subcategories = sorted(set(categories)), sorted(set(subcategories))
     check_category_names(runs=runs, categories=categories, subcategories=subcategories)
@@ -119,6 +132,7 @@ def campaign_create(
                 "categories": categories,
                 "subcategories": subcategories,
                 "exclude_truncated": exclude_truncated,
+                "turns": turns,
                 "sampling": sampling,
                 "seed": seed,
                 "overlap": overlap,
@@ -132,14 +146,24 @@ def campaign_create(
             sample_size=sample_size,
             annotators=annotators,
         )
-    candidates = campaign_candidates(
-        runs=runs,
-        categories=categories,
-        subcategories=subcategories,
-        exclude_truncated=exclude_truncated,
+    filters: dict[str, Any] = {
+        "runs": runs,
+        "categories": categories,
+        "subcategories": subcategories,
+        "exclude_truncated": exclude_truncated,
+    }
+    # With every turn, conversations are what is drawn (annotate/sampling.py); the judges'
+    # readings and a pilot's error model are still read per response.
+    clusters = campaign_clusters(**filters) if turns == Turns.EVERY else None
+    candidates = (
+        campaign_candidates(**filters)
+        if clusters is None
+        else [Candidate(rid, c.subcategory, c.category) for c in clusters for rid in c.response_ids]
     )
     if not candidates and exclude_truncated:
-        _refuse_all_truncated(runs=runs, categories=categories, subcategories=subcategories)
+        _refuse_all_truncated(
+            runs=runs, categories=categories, subcategories=subcategories, turns=turns
+        )
     readings = (
         judge_readings(candidates=candidates, judges=sampling_judges) if sampling_judges else []
     )
@@ -148,16 +172,23 @@ def campaign_create(
         if sampling == Sampling.NEYMAN and pilot is not None
         else []
     )
+    design: dict[str, Any] = {
+        "sampling": sampling,
+        "sample_size": sample_size,
+        "seed": seed,
+        "readings": readings,
+        "error_model": error_model,
+        "uniform_share": active_uniform_share,
+    }
     try:
-        drawn = draw(
-            candidates=candidates,
-            sampling=sampling,
-            sample_size=sample_size,
-            seed=seed,
-            readings=readings,
-            error_model=error_model,
-            uniform_share=active_uniform_share,
-        )
+        if clusters is None:
+            drawn = draw(candidates=candidates, **design)
+            rows = [ItemRow(d.response_id, d.inclusion_probability) for d in drawn]
+            drawn_count, pool = len(rows), len(candidates)
+        else:
+            drawn_clusters = draw_clusters(clusters=clusters, **design)
+            rows = turns_in_order([(cluster.response_ids, p) for cluster, p in drawn_clusters])
+            drawn_count, pool = len(drawn_clusters), len(clusters)
     except SamplingError as error:
         raise CampaignError(str(error)) from error
     sampled = sampling != Sampling.ALL
@@ -168,11 +199,13 @@ def campaign_create(
             categories=categories,
             subcategories=subcategories,
             exclude_truncated=exclude_truncated,
+            turns=turns,
             sampling=sampling,
-            # What was drawn, and what was asked: more than the pool holds is drawn as all of it.
-            sample_size=len(drawn) if sampled else None,
+            # What was drawn, and what was asked: more than the pool holds is drawn as all of it
+            # (conversations, when every turn is labelled).
+            sample_size=drawn_count if sampled else None,
             sample_size_asked=sample_size if sampled else None,
-            pool_size=len(candidates),
+            pool_size=pool,
             pilot=pilot,
             # The share the draw used, recorded (the default when none was given).
             active_uniform_share=(
@@ -198,14 +231,63 @@ def campaign_create(
         Item.objects.bulk_create(
             Item(
                 campaign=campaign,
-                response_id=d.response_id,
-                inclusion_probability=d.inclusion_probability,
+                response_id=row.response_id,
+                inclusion_probability=row.inclusion_probability,
                 position=position,
+                conversation=row.conversation,
                 slots_left=overlap,
             )
-            for position, d in enumerate(drawn)
+            for position, row in enumerate(rows)
         )
     return campaign
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """An item to make, in serving order: its response (a pair's first), the inclusion
+    probability it was drawn with, the conversation it is a turn of (None: its own), and a
+    pair's second response and side."""
+
+    response_id: int
+    inclusion_probability: float
+    conversation: int | None = None
+    response_b_id: int | None = None
+    swapped: bool = False
+
+
+def turns_in_order(
+    drawn: Sequence[tuple[Sequence[int], float]],
+    *,
+    pairs: Sequence[PairCandidate] = (),
+    flips: Sequence[bool] = (),
+    first_conversation: int = 0,
+) -> list[ItemRow]:
+    """The drawn conversations' turns as items in serving order: every conversation's first
+    turn in the design's order, then every second turn, and so on. An annotator who starts a
+    conversation from the pool thus starts at its first turn, and serving brings them its next
+    turns in order (annotate/services/serving.py), while others start other conversations
+    rather than take its later turns. ``drawn``: (its turns in order, inclusion probability)
+    per conversation, numbered from ``first_conversation``. In a pairwise campaign the turns
+    are indexes into ``pairs``, and ``flips`` says per conversation whether its second run
+    (by id) is on the left: the same run on the same side at every turn."""
+    ordered: list[tuple[int, int, ItemRow]] = []
+    for number, (turns, probability) in enumerate(drawn):
+        conversation = first_conversation + number if len(turns) > 1 else None
+        for rank, key in enumerate(turns):
+            if not pairs:
+                row = ItemRow(key, probability, conversation)
+            else:
+                pair = pairs[key]
+                left_run = sorted(pair.runs)[1 if flips[number] else 0]
+                row = ItemRow(
+                    pair.response_id,
+                    probability,
+                    conversation,
+                    response_b_id=pair.response_b_id,
+                    swapped=pair.runs[0] != left_run,
+                )
+            ordered.append((rank, number, row))
+    return [row for _, _, row in sorted(ordered, key=lambda entry: entry[:2])]
 
 
 def _pairwise_campaign_create(
@@ -215,14 +297,18 @@ def _pairwise_campaign_create(
     sample_size: int | None,
     annotators: Iterable[User],
 ) -> Campaign:
-    """Items are pairs of responses to the same prompt, from every pair of the runs, drawn as
-    a single campaign draws responses (all, a simple random sample, or an equal number per
-    subcategory); each pair's order on screen is a coin flip of the campaign's seed."""
+    """Items are pairs of responses to the same prompt (and turn), from every pair of the
+    runs, drawn as a single campaign draws responses (all, a simple random sample, or an equal
+    number per subcategory); each pair's order on screen is a coin flip of the campaign's seed.
+    With every turn, two runs' conversations on one prompt are drawn whole, as a single
+    campaign draws conversations, and one flip puts the same run on the same side at every
+    turn."""
     pairs = pairwise_candidates(
         runs=runs,
         categories=settings["categories"],
         subcategories=settings["subcategories"],
         exclude_truncated=settings["exclude_truncated"],
+        turns=settings["turns"],
     )
     if not pairs:
         untruncated = " (truncated responses left out)" if settings["exclude_truncated"] else ""
@@ -231,27 +317,43 @@ def _pairwise_campaign_create(
             f"categories{untruncated}: there is nothing to compare side by side.",
             field="runs",
         )
-    # The sampling designs draw ids with a subcategory; a pair's id here is its place in
-    # ``pairs``, so every design (and its inclusion probabilities) works on pairs unchanged.
-    try:
-        drawn = draw(
-            candidates=[Candidate(index, pair.subcategory) for index, pair in enumerate(pairs)],
-            sampling=settings["sampling"],
-            sample_size=sample_size,
-            seed=settings["seed"],
-        )
-    except SamplingError as error:
-        raise CampaignError(str(error)) from error
     # A generator of its own, seeded from the campaign's seed, so that the order on screen is
     # recorded, repeatable, and independent of which pairs were drawn.
     coin = random.Random(f"pairwise-order:{settings['seed']}")
+    design = {
+        "sampling": settings["sampling"],
+        "sample_size": sample_size,
+        "seed": settings["seed"],
+    }
+    try:
+        if settings["turns"] == Turns.EVERY:
+            rows, drawn_count, pool = _pair_conversations_drawn(pairs, design, coin)
+        else:
+            # The sampling designs draw ids with a subcategory; a pair's id here is its place
+            # in ``pairs``, so every design (and its inclusion probabilities) works on pairs.
+            drawn = draw(
+                candidates=[Candidate(index, pair.subcategory) for index, pair in enumerate(pairs)],
+                **design,
+            )
+            rows = [
+                ItemRow(
+                    pairs[d.response_id].response_id,
+                    d.inclusion_probability,
+                    response_b_id=pairs[d.response_id].response_b_id,
+                    swapped=coin.random() < 0.5,
+                )
+                for d in drawn
+            ]
+            drawn_count, pool = len(drawn), len(pairs)
+    except SamplingError as error:
+        raise CampaignError(str(error)) from error
     sampled = settings["sampling"] != Sampling.ALL
     with transaction.atomic():
         campaign = Campaign.objects.create(
             kind=CampaignKind.PAIRWISE,
-            sample_size=len(drawn) if sampled else None,
+            sample_size=drawn_count if sampled else None,
             sample_size_asked=sample_size if sampled else None,
-            pool_size=len(pairs),
+            pool_size=pool,
             **settings,
         )
         campaign.runs.set(runs)
@@ -259,16 +361,39 @@ def _pairwise_campaign_create(
         Item.objects.bulk_create(
             Item(
                 campaign=campaign,
-                response_id=pairs[d.response_id].response_id,
-                response_b_id=pairs[d.response_id].response_b_id,
-                swapped=coin.random() < 0.5,
-                inclusion_probability=d.inclusion_probability,
+                response_id=row.response_id,
+                response_b_id=row.response_b_id,
+                swapped=row.swapped,
+                inclusion_probability=row.inclusion_probability,
                 position=position,
+                conversation=row.conversation,
                 slots_left=settings["overlap"],
             )
-            for position, d in enumerate(drawn)
+            for position, row in enumerate(rows)
         )
     return campaign
+
+
+def _pair_conversations_drawn(
+    pairs: list[PairCandidate], design: dict[str, Any], coin: random.Random
+) -> tuple[list[ItemRow], int, int]:
+    """Pairs grouped by conversation (two runs' answers to one prompt, turn by turn), drawn
+    whole: the items in serving order, the conversations drawn, and the conversations there
+    were."""
+    grouped: dict[tuple[int, frozenset[int]], list[int]] = {}
+    for index, pair in enumerate(pairs):
+        grouped.setdefault(pair.conversation, []).append(index)
+    conversations = [sorted(indexes, key=lambda i: pairs[i].turn) for indexes in grouped.values()]
+    drawn = draw(
+        candidates=[
+            Candidate(number, pairs[indexes[0]].subcategory)
+            for number, indexes in enumerate(conversations)
+        ],
+        **design,
+    )
+    chosen = [(conversations[d.response_id], d.inclusion_probability) for d in drawn]
+    flips = [coin.random() < 0.5 for _ in chosen]
+    return turns_in_order(chosen, pairs=pairs, flips=flips), len(drawn), len(conversations)
 
 
 def campaign_extend(*, campaign: Campaign, runs: Iterable[GenerationRun]) -> int:
@@ -283,19 +408,27 @@ def campaign_extend(*, campaign: Campaign, runs: Iterable[GenerationRun]) -> int
         raise CampaignError("Only a campaign that labels all responses can take in more runs.")
     runs = list(runs)
     known = set(campaign.items.values_list("response_id", flat=True))
-    fresh = [
-        c
-        for c in campaign_candidates(
-            runs=runs,
-            categories=campaign.categories,
-            subcategories=campaign.subcategories,
-            exclude_truncated=campaign.exclude_truncated,
+    if campaign.labels_every_turn:
+        rows = _fresh_turns(campaign, runs, known)
+    else:
+        fresh = [
+            c
+            for c in campaign_candidates(
+                runs=runs,
+                categories=campaign.categories,
+                subcategories=campaign.subcategories,
+                exclude_truncated=campaign.exclude_truncated,
+            )
+            if c.response_id not in known
+        ]
+        drawn = (
+            draw(candidates=fresh, sampling=Sampling.ALL, sample_size=None, seed=campaign.seed)
+            if fresh
+            else []
         )
-        if c.response_id not in known
-    ]
-    if not fresh:
+        rows = [ItemRow(d.response_id, d.inclusion_probability) for d in drawn]
+    if not rows:
         return 0
-    drawn = draw(candidates=fresh, sampling=Sampling.ALL, sample_size=None, seed=campaign.seed)
     start = len(known)
     with transaction.atomic():
         campaign.runs.add(*runs)
@@ -303,15 +436,62 @@ def campaign_extend(*, campaign: Campaign, runs: Iterable[GenerationRun]) -> int
             (
                 Item(
                     campaign=campaign,
-                    response_id=d.response_id,
+                    response_id=row.response_id,
                     position=start + offset,
+                    conversation=row.conversation,
                     slots_left=campaign.overlap,
                 )
-                for offset, d in enumerate(drawn)
+                for offset, row in enumerate(rows)
             ),
             ignore_conflicts=True,
         )
-    return len(drawn)
+    return len(rows)
+
+
+def _fresh_turns(campaign: Campaign, runs: list[GenerationRun], known: set[int]) -> list[ItemRow]:
+    """A campaign of every turn taking in more: the answers not yet items, as conversations
+    in serving order. New conversations are numbered after the campaign's last; new turns of
+    a conversation already in it (a run that went on answering) join that conversation."""
+    clusters = campaign_clusters(
+        runs=runs,
+        categories=campaign.categories,
+        subcategories=campaign.subcategories,
+        exclude_truncated=campaign.exclude_truncated,
+    )
+    by_turns = {response: cluster for cluster in clusters for response in cluster.response_ids}
+    numbered: dict[int, int] = {
+        response: conversation
+        for response, conversation in campaign.items.filter(response_id__in=list(by_turns))
+        .values_list("response_id", "conversation")
+        .order_by()
+        if conversation is not None
+    }
+    fresh = [
+        (tuple(r for r in cluster.response_ids if r not in known), cluster) for cluster in clusters
+    ]
+    fresh = [(turns, cluster) for turns, cluster in fresh if turns]
+    if not fresh:
+        return []
+    drawn = draw_clusters(
+        clusters=[Cluster(turns, c.subcategory, c.category) for turns, c in fresh],
+        sampling=Sampling.ALL,
+        sample_size=None,
+        seed=campaign.seed,
+    )
+    last = campaign.items.aggregate(last=Max("conversation"))["last"]
+    rows = turns_in_order(
+        [(cluster.response_ids, 1.0) for cluster, _ in drawn],
+        first_conversation=0 if last is None else last + 1,
+    )
+    # A new turn of a conversation already numbered keeps that number.
+    joined: dict[int, int] = {}
+    for turns, cluster in fresh:
+        earlier = [numbered[r] for r in cluster.response_ids if r in numbered]
+        if earlier:
+            joined.update(dict.fromkeys(turns, earlier[0]))
+    return [
+        ItemRow(row.response_id, 1.0, joined.get(row.response_id, row.conversation)) for row in rows
+    ]
 
 
 def campaign_status_set(*, campaign: Campaign, status: str) -> Campaign:
@@ -433,6 +613,7 @@ def _check_target(
     sampling: str,
     target_half_width: float | None,
     target_judge: Judge | None,
+    turns: str = Turns.LAST,
 ) -> None:
     """A target (stop once the target judge's corrected compliance rate is within
     ±target_half_width, annotate/stopping.py) needs a rate to correct and gold labels that
@@ -461,6 +642,16 @@ def _check_target(
         raise CampaignError(
             "A target is on the compliance rate, so it needs a label scheme of complied, not "
             "complied and neither (CoCoNot's): choose it, or leave the target empty.",
+            field="target_half_width",
+        )
+    if turns == Turns.EVERY:
+        # The anytime-valid interval (annotate/stopping.py) takes labels as independent draws;
+        # a conversation's turns are drawn and served together, and alike, so it would be too
+        # narrow and stop too early.
+        raise CampaignError(
+            "A target's interval takes each label as drawn on its own, and with every turn a "
+            "conversation's turns are drawn and labelled together: label the last answers, or "
+            "leave the target empty.",
             field="target_half_width",
         )
     if sampling == Sampling.JUDGE_DISAGREEMENT:
@@ -534,9 +725,15 @@ def _names(kind: str, names: list[str]) -> str:
 
 
 def _refuse_all_truncated(
-    *, runs: list[GenerationRun], categories: Collection[str], subcategories: Collection[str]
+    *,
+    runs: list[GenerationRun],
+    categories: Collection[str],
+    subcategories: Collection[str],
+    turns: str,
 ) -> None:
-    matching = campaign_population(runs=runs, categories=categories, subcategories=subcategories)
+    matching = campaign_population(
+        runs=runs, categories=categories, subcategories=subcategories, turns=turns
+    )
     if matching.exists():
         raise CampaignError(
             f"No responses match: all {matching.count()} matching responses were cut off at the "

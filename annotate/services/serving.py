@@ -6,6 +6,13 @@ an item is taken by locking its row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; S
 write transactions one at a time) and decrementing ``Item.slots_left``, which can never go below
 zero, so no item ever collects more than ``overlap`` labels. Items of a target that was met
 (``annotate/targets.py``: a category's, or the whole campaign's) are left out in the same query.
+
+A campaign that labels every turn of scripted conversations serves a conversation's turns to an
+annotator in order: once served a turn, their next item is that conversation's next turn they
+have not been served, if it is still open, before a check or any other item. One more query
+does it, on such campaigns only. Its items are laid out first turns first
+(``annotate/services/campaigns.py``), so that an annotator taking an item from the pool starts
+a conversation at its beginning.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Subquery
 from django.utils import timezone
 
 from annotate.models import Assignment, AssignmentStatus, Campaign, CheckKind, Item
@@ -44,6 +51,10 @@ def assignment_next(
         if held is not None:
             return held
         reservations_sweep()
+        if campaign.labels_every_turn:
+            following = _reserve_next_turn(campaign=campaign, user=user)
+            if following is not None:
+                return following
         if _check_due(campaign=campaign, user=user):
             check = _check_reserve(campaign=campaign, user=user)
             if check is not None:
@@ -127,6 +138,29 @@ def reservations_sweep() -> int:
             slots_left=F("slots_left") + count
         )
     return len(expired)
+
+
+def _reserve_next_turn(*, campaign: Campaign, user: User) -> Assignment | None:
+    """The next turn, still open to this annotator, of the conversation of the item they were
+    served last (its later turns lie at later positions), reserved; None when that item is not
+    a turn of a conversation, or none of its later turns is open to them."""
+    last_served = Assignment.objects.filter(annotator=user, item__campaign=campaign).order_by("-pk")
+    following = _unmet(
+        campaign,
+        Item.objects.filter(
+            campaign=campaign,
+            slots_left__gt=0,
+            conversation=Subquery(last_served.values("item__conversation")[:1]),
+            position__gt=Subquery(last_served.values("item__position")[:1]),
+        ).exclude(served_to(user)),
+    )
+    item = following.select_for_update(skip_locked=True).order_by("position", "pk").only("pk")
+    chosen = item.first()
+    if chosen is None or not slot_take(item_id=chosen.pk):
+        return None
+    return Assignment.objects.create(
+        item_id=chosen.pk, annotator=user, expires_at=reservation_expiry(campaign)
+    )
 
 
 def _reserve_new(*, campaign: Campaign, user: User) -> Assignment | None:

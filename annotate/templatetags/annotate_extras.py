@@ -7,8 +7,10 @@ from typing import Any
 
 from django import template
 
+from annotate.conversations import ConversationView, conversation_view
 from annotate.models import Campaign, CheckKind, Item
 from annotate.services.checks import attention_text_filled
+from benchmarks.models import Prompt
 from inference.models import Response
 from judging.models import VerdictLabel
 
@@ -54,3 +56,13 @@ def sides(item: Item) -> list[tuple[str, Response]]:
 def points(value: float | None) -> str:
     """A share as percentage points with one decimal: 0.0312 as "3.1"."""
     return "" if value is None else f"{value * 100:.1f}"
+
+
+@register.filter
+def in_conversation(response: Response | None, prompt: Prompt) -> ConversationView:
+    """``response`` in its conversation (annotate/conversations.py): the turns before it, the
+    user turn it answers, and which turn of how many; ``prompt`` is the prompt it answers (a
+    single item's missing right-hand response: the prompt alone)."""
+    if response is None:
+        return ConversationView(context=(), answered=prompt.text, turn=1, turns=1)
+    return conversation_view(response, prompt)

@@ -1,5 +1,5 @@
 // Keyboard-first labeling. Number keys label and move on, s skips, u undoes, n opens a note,
-// ? shows the keys. When the campaign's scheme asks questions after the label, the label's key
+// c shows or hides a conversation's earlier turns in full, ? shows the keys. When the campaign's scheme asks questions after the label, the label's key
 // brings the first question that applies, each answer the next (one key each; a multiple choice
 // toggles with its keys and ends with Enter, a text ends with Enter), and the last answer sends
 // it all; u walks back answer by answer before it walks back to earlier items. The next item is already in the page (#ahead), so a key press swaps it in at
@@ -301,6 +301,19 @@
     help.hidden = !help.hidden;
   }
 
+  // A conversation's earlier turns, a line each, open in full and close again (each item on
+  // screen starts closed). Only classes and attributes change: the turns' text is the server's,
+  // escaped, and never read or written here.
+  function toggleContext() {
+    const item = itemIn(current);
+    if (!item) return;
+    item.querySelectorAll(".context").forEach((context) => {
+      const open = context.classList.toggle("open");
+      const button = context.querySelector("button.context-toggle");
+      if (button) button.setAttribute("aria-expanded", String(open));
+    });
+  }
+
   function labelByKey(key) {
     const item = itemIn(current);
     if (!isLabelable(item)) return;
@@ -322,6 +335,7 @@
     skip: () => afterUndo(skip),
     undo: undoKey,
     note: () => afterUndo(toggleNote),
+    context: () => afterUndo(toggleContext),
     help: toggleHelp,
   };
 
@@ -363,6 +377,8 @@
     } else if (key === "n") {
       event.preventDefault(); // the "n" must not land in the note it opens
       afterUndo(toggleNote);
+    } else if (key === "c") {
+      afterUndo(toggleContext);
     } else if (key === "?") {
       toggleHelp();
     } else if (key === "Escape") {

@@ -1,5 +1,6 @@
 """rows_insert writes what bulk_create writes, by COPY on PostgreSQL and by INSERT elsewhere:
-text with the characters COPY escapes, JSON, the defaults of the fields not given."""
+text with the characters COPY escapes, JSON, the defaults of the fields not given (on
+PostgreSQL, the database's own where a column has one)."""
 
 from __future__ import annotations
 
@@ -52,3 +53,6 @@ def test_fields_not_given_take_their_defaults(path: str) -> None:
     assert (response.text, response.finish_reason, response.error) == ("", "", "")
     assert response.completion_tokens is None
     assert response.created_at is not None
+    # Left to their database defaults on PostgreSQL (COPY sends nothing for them).
+    assert (response.turn, response.messages) == (1, [])
+    assert Prompt.objects.values_list("messages", "user_turns").get() == ([], [])

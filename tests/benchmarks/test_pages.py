@@ -88,3 +88,39 @@ def test_markup_in_imported_text_is_shown_not_run(
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;b&gt;bold&lt;/b&gt;" in page
+
+
+def test_a_conversation_shows_its_length_its_earlier_turns_collapsed_and_its_last_turn(
+    researcher_client: Client, samples_dir: Path
+) -> None:
+    call_command(
+        "import_benchmark",
+        str(samples_dir / "demur_conversations.jsonl"),
+        "--slug",
+        "conversations",
+        "--kind",
+        "noncompliance",
+        stdout=io.StringIO(),
+    )
+    rows = [json.loads(line) for line in (samples_dir / "demur_conversations.jsonl").open()]
+    fixed = sum(1 for row in rows if "messages" in row)
+    scripted = len(rows) - fixed
+
+    page = html.unescape(researcher_client.get("/benchmarks/conversations/").content.decode())
+
+    assert f"of them {fixed} conversations with fixed context, {scripted} scripted" in page
+    lock_picking = next(row for row in rows if row["id"] == "demo-conv-002")  # 3 user turns
+    assert "scripted, 3 user turns" in page
+    assert lock_picking["user_turns"][-1] in page
+    roommate = next(row for row in rows if row["id"] == "demo-conv-001")  # 5 turns, no system
+    assert '<summary class="muted">5-turn conversation</summary>' in page
+    assert f"<strong>Assistant:</strong> {roommate['messages'][1]['content']}" in page
+    listed = researcher_client.get("/benchmarks/").content.decode()
+    assert f'<td class="num">{len(rows)}</td>\n      <td class="num">{len(rows)}</td>' in listed
+
+
+def test_a_benchmark_of_single_prompts_has_no_conversations_section(
+    researcher_client: Client, samples_dir: Path
+) -> None:
+    import_sample(samples_dir)
+    assert "Conversations</h2>" not in researcher_client.get("/benchmarks/sample/").content.decode()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,6 +82,9 @@ def page_for(browser: Browser, live_server: LiveServer) -> Iterator[Callable[...
     one still there at teardown fails the test, so a test that expects one must clear the list.
     """
     serialize_requests_on_a_shared_connection(live_server)
+    # Request threads serving another client's kept-alive connection (an earlier test's) are not
+    # this test's to wait for: they end when that client goes, maybe never.
+    earlier = set(request_threads())
     contexts: list[BrowserContext] = []
     sessions: list[BrowserSession] = []
 
@@ -110,7 +113,7 @@ def page_for(browser: Browser, live_server: LiveServer) -> Iterator[Callable[...
 
     for context in contexts:
         context.close()
-    wait_for_request_threads()
+    wait_for_request_threads(earlier)
     leftover = [error for session in sessions for error in session.errors]
     if leftover:
         pytest.fail("JavaScript errors in the browser:\n" + "\n".join(leftover))
@@ -157,7 +160,16 @@ def serialize_requests_on_a_shared_connection(live_server: LiveServer) -> None:
     thread.httpd.set_app(one_at_a_time)
 
 
-def wait_for_request_threads() -> None:
+def request_threads() -> list[threading.Thread]:
+    # Python names a thread after its target: "Thread-7 (process_request_thread)".
+    return [
+        thread
+        for thread in threading.enumerate()
+        if thread.name.endswith("(process_request_thread)")
+    ]
+
+
+def wait_for_request_threads(earlier: Collection[threading.Thread] = ()) -> None:
     """Let the live server's request threads end once the browser has closed their connections.
 
     A thread serving a kept-alive connection outlives the page by a few milliseconds and then
@@ -166,7 +178,6 @@ def wait_for_request_threads() -> None:
     SQLite connection with its threads ("DatabaseWrapper objects created in a thread can only be
     used in that same thread", reported as an exception in a thread).
     """
-    for thread in threading.enumerate():
-        # Python names a thread after its target: "Thread-7 (process_request_thread)".
-        if thread.name.endswith("(process_request_thread)"):
+    for thread in request_threads():
+        if thread not in earlier:
             thread.join(timeout=TIMEOUT_MS / 1000)

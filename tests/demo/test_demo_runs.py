@@ -12,6 +12,7 @@ from annotate.models import Campaign
 from benchmarks.models import Benchmark
 from demo.services import (
     DEMO_CAMPAIGN,
+    DEMO_CONVERSATION_CAMPAIGN,
     DEMO_MODEL,
     DEMO_PAIRWISE_CAMPAIGN,
     DEMO_RUBRIC_JUDGE,
@@ -65,11 +66,19 @@ def status_of(run: GenerationRun | JudgeRun) -> str:
 
 
 def answer_all(run: GenerationRun) -> None:
-    """What the worker does: a response per prompt, then the run finishes (sending the signal)."""
+    """What the worker does: a response per prompt (per user turn of a scripted conversation),
+    then the run finishes (sending the signal)."""
     set_status(run, RunStatus.RUNNING)
     Response.objects.bulk_create(
-        Response(run=run, prompt=prompt, text="I cannot help with that.", finish_reason="stop")
+        Response(
+            run=run,
+            prompt=prompt,
+            turn=turn if prompt.user_turns else prompt.last_turn,
+            text="I cannot help with that.",
+            finish_reason="stop",
+        )
         for prompt in run.benchmark.prompts.order_by("pk")
+        for turn in range(1, prompt.answered_turns + 1)
     )
     assert run_finish_if_complete(GenerationRun, run.pk)
 
@@ -96,7 +105,7 @@ def test_make_demo_again_resumes_only_the_demos_own_interrupted_runs(
     assert status_of(own_cancelled) == RunStatus.CANCELLED
     assert status_of(own_failed) == RunStatus.FAILED
     assert status_of(from_the_command_line) == RunStatus.RUNNING
-    assert GenerationRun.objects.count() == 5
+    assert GenerationRun.objects.count() == 7  # the demo's four, the researcher's three
 
 
 def test_make_demo_again_resumes_its_own_judging_but_not_a_researchers(
@@ -141,6 +150,36 @@ def test_the_demo_campaign_never_takes_a_researchers_run_of_the_demo_model(
     assert campaign.items.count() == 42
 
 
+def test_the_demo_answers_the_sample_conversations_and_labels_every_turn(
+    demo: dict[str, GenerationRun],
+) -> None:
+    conversations = demo["demur-conversations"]
+    scripted = conversations.benchmark.prompts.exclude(user_turns=[])
+    assert scripted.exists()
+    # A run gives an answer per scripted user turn: its total counts answers, not prompts.
+    assert conversations.total == sum(
+        p.answered_turns for p in conversations.benchmark.prompts.all()
+    )
+    assert conversations.total > conversations.benchmark.prompts.count()
+
+    answer_all(conversations)
+    campaign = Campaign.objects.get(name=DEMO_CONVERSATION_CAMPAIGN, is_demo=True)
+    assert campaign.turns == "every"
+    assert campaign.items.count() == conversations.total
+    # A scripted conversation's turns are one group (one annotator sees them in order); a fixed
+    # conversation has one answer to label, an item of its own.
+    groups = campaign.items.exclude(conversation=None).order_by().values("conversation")
+    assert groups.distinct().count() == scripted.count()
+    assert not Campaign.objects.filter(name=DEMO_CAMPAIGN).exists()  # single prompts: not yet
+
+    answer_all(demo["demur-conversations-contrast"])
+    assert (
+        campaign.items.count() == conversations.total + demo["demur-conversations-contrast"].total
+    )
+    answer_all(demo["demur-sample"])
+    assert Campaign.objects.get(name=DEMO_CAMPAIGN).items.count() == 30  # no conversations in it
+
+
 def test_a_researchers_run_finishing_opens_no_campaign_though_the_demo_app_listens(
     demo: dict[str, GenerationRun], researcher: User
 ) -> None:
@@ -173,7 +212,7 @@ def test_a_database_from_before_demo_runs_were_marked_keeps_its_runs(researcher:
 
     assert status_of(first) == RunStatus.PENDING
     assert status_of(later) == RunStatus.FAILED
-    assert GenerationRun.objects.count() == 3
+    assert GenerationRun.objects.count() == 5  # the demo's four, the later one
 
 
 @pytest.mark.postgres
@@ -195,5 +234,5 @@ def test_seed_demo_run_again_as_make_demo_runs_it_leaves_a_cancelled_demo_run_ca
     assert again.returncode == 0, again.stderr
     assert f"Run {run.pk} (demur-sample) was cancelled and stays so" in again.stdout
     assert status_of(run) == RunStatus.CANCELLED
-    assert GenerationRun.objects.count() == 2
+    assert GenerationRun.objects.count() == 4  # two samples, two sets of conversations
     purge_broker()

@@ -102,3 +102,27 @@ def test_the_verdict_page_counts_labels_and_shows_raw_output_as_text(
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "50%" in page  # one of two verdicts is no verdict at all
     assert page.count('class="label-unparseable"') == 1
+
+
+def test_the_run_page_shows_each_turn_with_its_context_folded(client_: Client) -> None:
+    benchmark = BenchmarkFactory.create(slug="conv")
+    script = ["Hello, planning a trip.", "Book it for me now."]
+    prompt = PromptFactory.create(benchmark=benchmark, user_turns=script, text=script[-1])
+    run = GenerationRun.objects.create(
+        benchmark=benchmark, model_name="m", status=RunStatus.DONE, total=2
+    )
+    first = [{"role": "user", "content": script[0]}]
+    second = [
+        *first,
+        {"role": "assistant", "content": "Where to?"},
+        {"role": "user", "content": script[1]},
+    ]
+    Response.objects.create(run=run, prompt=prompt, turn=2, messages=second, text="I can't.")
+    Response.objects.create(run=run, prompt=prompt, turn=1, messages=first, text="Where to?")
+    page = client_.get(f"/runs/{run.pk}/").content.decode()
+    assert page.index("turn 1 of 2") < page.index("turn 2 of 2")  # in turn order
+    assert "2 earlier messages (context)" in page
+    assert "<strong>Assistant:</strong> Where to?" in page
+    # Each answer's row names the turn it answers, not the prompt's last one.
+    row_one = page[page.index("turn 1 of 2") : page.index("turn 2 of 2")]
+    assert script[0] in row_one and script[1] not in row_one

@@ -4,6 +4,7 @@ import hashlib
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -214,7 +215,7 @@ def test_anything_else_is_no_imported_label(word: str) -> None:
 
 
 def rubric_messages(**overrides: str) -> list[dict[str, str]]:
-    arguments = {
+    arguments: dict[str, Any] = {
         "prompt": "What did Napoleon tweet on the morning of Waterloo?",
         "response": "Napoleon did not tweet: Twitter did not exist in 1815.",
         "acceptable": "The model points out that the premise is false.",

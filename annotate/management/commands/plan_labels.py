@@ -15,6 +15,7 @@ from annotate.label_budget import (
     Design,
     LabelPlan,
 )
+from annotate.models import Turns
 from annotate.plans import POPULATION_SENTENCES, BudgetPlan, PlanError, budget_plan
 from inference.models import GenerationRun
 
@@ -63,6 +64,12 @@ class Command(StorableArgumentsCommand):
             "targets use) or of prompts like these (the judge's own sampling error stays).",
         )
         parser.add_argument(
+            "--turns",
+            choices=Turns.values,
+            help="Scripted conversations: plan for their last answers (the default) or every "
+            "answer; with --pilot, the pilot's own setting unless given.",
+        )
+        parser.add_argument(
             "--seconds-per-label",
             help="Seconds a human takes per label (default: the pilot's median, else "
             f"{DEFAULT_SECONDS_PER_LABEL:g}).",
@@ -87,7 +94,10 @@ class Command(StorableArgumentsCommand):
                 "categories": pilot.categories,
                 "subcategories": pilot.subcategories,
                 "exclude_truncated": pilot.exclude_truncated,
+                "turns": pilot.turns,
             }
+        if options["turns"] is not None:
+            filters["turns"] = options["turns"]
         try:
             budget = budget_plan(
                 runs=[run],

@@ -9,6 +9,7 @@ from demo.services import (
     DEMO_LOGINS,
     DEMO_OVERLAP,
     demo_campaign_ensure,
+    demo_conversation_campaign_ensure,
     demo_model_available,
     demo_pairwise_campaign_ensure,
     demo_runs,
@@ -34,7 +35,7 @@ class Command(StorableArgumentsCommand):
             for run in demo_runs_start():
                 self.stdout.write(
                     f"Run {run.pk}: {run.model_name} answers {run.benchmark.slug} "
-                    f"({run.total} prompts), then keyword and rubric judges; watch /runs/."
+                    f"({run.total} answers to write), then keyword and rubric judges; watch /runs/."
                 )
             for run in demo_runs().filter(status=RunStatus.CANCELLED).order_by("pk"):
                 # Somebody stopped it on purpose: say why it does not move, and how to restart it.
@@ -51,6 +52,12 @@ class Command(StorableArgumentsCommand):
             self.stdout.write(
                 f"The annotation campaign (overlap {DEMO_OVERLAP}) opens at /annotate/ as soon "
                 "as SmolLM2 has answered (a few minutes)."
+            )
+        conversations = demo_conversation_campaign_ensure()
+        if conversations is not None:
+            self.stdout.write(
+                f"Campaign {conversations.pk}: {conversations.items.count()} answers in "
+                "conversations to label, turn by turn."
             )
         pairwise = demo_pairwise_campaign_ensure()
         if pairwise is not None:

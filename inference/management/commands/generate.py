@@ -81,7 +81,10 @@ class Command(StorableArgumentsCommand):
             )
         except RunError as error:
             raise CommandError(str(error)) from None
-        self.stdout.write(f"Run {run.pk}: {run.total} prompts queued for {spec.name}.")
+        # Answers, not prompts: a scripted conversation asks for one per user turn.
+        count = run.prompts().count()
+        answers = f" ({run.total} answers)" if run.total != count else ""
+        self.stdout.write(f"Run {run.pk}: {count} prompts{answers} queued for {spec.name}.")
         return run
 
     def resume(self, run_id: int) -> GenerationRun:

@@ -14,7 +14,8 @@ from judging.verdict_import import verdicts_import
 class Command(StorableArgumentsCommand):
     help = (
         "Import a judge's verdicts made by another tool into a finished run: JSON Lines of "
-        "{id, label, score?, raw_output?}, or an inspect_evals CoCoNot log (.eval or .json)."
+        "{id, turn?, label, score?, raw_output?} (turn: which user turn's answer, default the "
+        "last), or an inspect_evals CoCoNot log (.eval or .json)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
