@@ -466,6 +466,26 @@ class AnnotatorStanding(models.Model):
         return self.excluded_at is not None
 
 
+class AnnotatorCount(models.Model):
+    """How many items an annotator has labelled in a campaign (checks included), kept in the
+    transaction of each first label: the progress bar reads it instead of counting their labels
+    on every key press (issue 17). No row: none yet."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    labelled = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "annotator"], name="annotator_count_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.annotator} labelled {self.labelled} on {self.campaign}"
+
+
 class TargetMet(models.Model):
     """A campaign's target reached in one prompt category (``category`` empty: the campaign's
     one overall target): the first time the anytime-valid interval of the target judge's

@@ -9,6 +9,7 @@ from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -376,19 +377,69 @@ def campaign_for_annotator(*, pk: int, user: User) -> Campaign:
 
 
 def annotator_progress(*, campaign: Campaign, user: User) -> AnnotatorProgress:
-    """Done and remaining for the bar, in one statement (it runs after every label)."""
-    counted = progress_counts(user=user, cap=REMAINING_CAP)
-    counts = (
-        Campaign.objects.filter(pk=campaign.pk)
-        .annotate(done=counted["done"], held=counted["held"], open=counted["open"])
-        .values("done", "held", "open")
-        .get()
-    )
+    """Done and remaining for the bar, in one statement (it runs after every label). What is
+    open is counted from the annotator's cursor on, as serving searches
+    (annotate/services/hot_path.py): the items behind it are mostly theirs already, and an
+    annotator far ahead would have them all probed on every key press. Those behind are
+    counted only when fewer than the cap lie ahead (the UNION stops once it has the cap). What
+    they have done is the count kept with their labels (``AnnotatorCount``)."""
+    parameters: dict[str, Any] = {
+        "campaign": campaign.pk,
+        "user": user.pk,
+        "cap": REMAINING_CAP,
+        "every_turn": campaign.labels_every_turn,
+        "reserved": AssignmentStatus.RESERVED.value,
+        "regular": CheckKind.NONE.value,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(PROGRESS, parameters)
+        done, held, open_count = cursor.fetchone()
     return AnnotatorProgress(
-        done=counts["done"],
-        remaining=counts["open"] + counts["held"],
-        remaining_capped=counts["open"] >= REMAINING_CAP,
+        done=done, remaining=open_count + held, remaining_capped=open_count >= REMAINING_CAP
     )
+
+
+# Raw SQL for the one thing the ORM cannot say: count the open items ahead of the cursor, and
+# those behind only if fewer than the cap lie ahead. Portable (PostgreSQL and SQLite).
+_HELD = """
+    SELECT count(*) FROM annotate_assignment AS a JOIN annotate_item AS i ON i.id = a.item_id
+    WHERE a.annotator_id = %(user)s AND i.campaign_id = %(campaign)s AND a.status = %(reserved)s
+"""
+_OPEN = """
+    SELECT * FROM (
+        SELECT i.id FROM annotate_item AS i
+        WHERE i.campaign_id = %(campaign)s AND i.slots_left > 0 AND i.position {side} (
+            SELECT COALESCE(MAX(c.position), 0) FROM (
+                SELECT i2.position FROM annotate_assignment AS a2
+                JOIN annotate_item AS i2 ON i2.id = a2.item_id
+                WHERE a2.annotator_id = %(user)s AND i2.campaign_id = %(campaign)s
+                  AND i2.check_kind = %(regular)s AND NOT %(every_turn)s
+                ORDER BY a2.id DESC LIMIT 1
+            ) AS c
+        )
+          AND NOT EXISTS (
+              SELECT 1 FROM annotate_assignment AS s
+              WHERE s.item_id = i.id AND s.annotator_id = %(user)s
+          )
+        -- In serving's order: the open items' index from the cursor on, each probed once.
+        ORDER BY i.position, i.id
+        LIMIT %(cap)s
+    ) AS {name}
+"""
+PROGRESS = f"""
+SELECT
+    COALESCE((
+        SELECT labelled FROM annotate_annotatorcount
+        WHERE campaign_id = %(campaign)s AND annotator_id = %(user)s
+    ), 0),
+    ({_HELD}),
+    (SELECT count(*) FROM (
+        {_OPEN.format(side=">=", name="ahead")}
+        UNION ALL
+        {_OPEN.format(side="<", name="behind")}
+        LIMIT %(cap)s
+    ) AS open_items)
+"""
 
 
 # Only what the labeling screen shows: this runs on every key press, and the full rows (the

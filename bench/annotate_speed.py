@@ -205,7 +205,8 @@ def campaign_new(run: Any, people: list[Any], name: str) -> Any:
 
 def head_start(campaign: Any, person: Any, items: int) -> None:
     """``person`` has labelled the campaign's first ``items`` items, nobody else has: written in
-    SQL, as label_submit leaves them (assignment done, label, revision, one slot taken)."""
+    SQL, as label_submit leaves them (assignment done, label, revision, one slot taken, their
+    count)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -226,10 +227,13 @@ def head_start(campaign: Any, person: Any, items: int) -> None:
                     is_demo, created_at, updated_at)
                 SELECT id, 'not_complied', '{}', '', 900, false, now(), now() FROM served
                 RETURNING id
+            ), revised AS (
+                INSERT INTO annotate_labelrevision (label_id, value, answers, note, time_spent_ms,
+                    created_at)
+                SELECT id, 'not_complied', '{}', '', 900, now() FROM labelled
             )
-            INSERT INTO annotate_labelrevision (label_id, value, answers, note, time_spent_ms,
-                created_at)
-            SELECT id, 'not_complied', '{}', '', 900, now() FROM labelled
+            INSERT INTO annotate_annotatorcount (campaign_id, annotator_id, labelled)
+            SELECT %(c)s, %(u)s, count(*) FROM labelled
             """,
             {"c": campaign.pk, "u": person.pk, "n": items},
         )

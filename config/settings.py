@@ -332,6 +332,9 @@ def cache_settings(redis_url: str) -> dict[str, Any]:
 
 
 CACHES = {"default": {**cache_settings(REDIS_URL), "KEY_PREFIX": "demur"}}
+# Sessions read from the cache, written through to the database: the label POST (the hot path)
+# reads its session without a database statement (issue 17).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {

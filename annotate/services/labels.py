@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, Subquery
 from django.utils import timezone
 
 from annotate.models import (
+    AnnotatorCount,
     Assignment,
     AssignmentStatus,
     Campaign,
@@ -23,6 +24,7 @@ from annotate.models import (
 from annotate.schemes import SchemeError, answers_clean, scheme_values
 from annotate.services.errors import LabelError
 from annotate.services.gold import gold_majority_refresh
+from annotate.services.hot_path import in_one_statement, label_first
 from annotate.services.quality import annotator_is_paused, pause_rule_apply, paused_standing
 from annotate.services.serving import campaign_open_check, reservation_expiry, slot_take
 from annotate.tickets import ticket_matches
@@ -57,7 +59,14 @@ def label_submit(
     except SchemeError as error:
         raise LabelError(str(error)) from None
     time_spent_ms = max(0, min(int(time_spent_ms), MAX_TIME_SPENT_MS))
+    given = Given(value=value, answers=answers, note=note, time_spent_ms=time_spent_ms)
     with transaction.atomic():
+        if in_one_statement():
+            stored = _label_first_in_one_statement(
+                campaign, user, assignment_id, item_id, given, is_demo=is_demo
+            )
+            if stored is not None:
+                return stored
         assignment, is_check = _assignment_for_label(
             campaign=campaign,
             user=user,
@@ -65,7 +74,6 @@ def label_submit(
             item_id=item_id,
             ticket=ticket,
         )
-        given = Given(value=value, answers=answers, note=note, time_spent_ms=time_spent_ms)
         changed = assignment.status == AssignmentStatus.DONE
         if changed:
             label = _label_change(assignment, given)
@@ -78,6 +86,52 @@ def label_submit(
             gold_majority_refresh(
                 campaign=campaign, item_ids=[assignment.item_id], added=not changed
             )
+    return label
+
+
+def _label_first_in_one_statement(
+    campaign: Campaign,
+    user: User,
+    assignment_id: int,
+    item_id: int,
+    given: Given,
+    *,
+    is_demo: bool,
+) -> Label | None:
+    """The common case, a first label of a regular item served to an annotator not paused, in
+    one statement (annotate/services/hot_path.py); None for anything else."""
+    now = timezone.now()
+    stored = label_first(
+        campaign_id=campaign.pk,
+        user_id=user.pk,
+        assignment_id=assignment_id,
+        item_id=item_id,
+        value=given.value,
+        answers=given.answers,
+        note=given.note,
+        time_spent_ms=given.time_spent_ms,
+        is_demo=is_demo,
+        now=now,
+    )
+    if stored is None:
+        return None
+    # Fewer labels than the overlap never make or unmake a gold label, nor meet a target: the
+    # first labels of an item skip the read that gold needs.
+    if stored.labels_on_item >= campaign.overlap:
+        gold_majority_refresh(campaign=campaign, item_ids=[item_id], added=True)
+    label = Label(
+        pk=stored.label_id,
+        assignment_id=assignment_id,
+        value=given.value,
+        answers=given.answers,
+        note=given.note,
+        time_spent_ms=given.time_spent_ms,
+        is_demo=is_demo,
+        created_at=now,
+        updated_at=now,
+    )
+    label._state.adding = False
+    label._state.db = connection.alias
     return label
 
 
@@ -166,7 +220,27 @@ def _label_first(assignment: Assignment, given: Given, *, is_demo: bool) -> Labe
     Assignment.objects.filter(pk=assignment.pk).update(
         status=AssignmentStatus.DONE, completed_at=timezone.now()
     )
+    _labelled_count_add(assignment)
     return label
+
+
+def _labelled_count_add(assignment: Assignment) -> None:
+    """One more item labelled by the annotator in the campaign (the progress bar's count)."""
+    campaign_id = Item.objects.filter(pk=assignment.item_id).values("campaign_id")
+    counts = AnnotatorCount.objects.filter(
+        campaign_id=Subquery(campaign_id), annotator_id=assignment.annotator_id
+    )
+    if counts.update(labelled=F("labelled") + 1):
+        return
+    try:
+        with transaction.atomic():
+            AnnotatorCount.objects.create(
+                campaign_id=Item.objects.get(pk=assignment.item_id).campaign_id,
+                annotator_id=assignment.annotator_id,
+                labelled=1,
+            )
+    except IntegrityError:  # another request made the row first
+        counts.update(labelled=F("labelled") + 1)
 
 
 def _label_change(assignment: Assignment, given: Given) -> Label:

@@ -23,15 +23,16 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, QuerySet, Subquery
 from django.utils import timezone
 
 from annotate.models import Assignment, AssignmentStatus, Campaign, CheckKind, Item
 from annotate.selectors import served_to
 from annotate.services.errors import LabelError
+from annotate.services.hot_path import Unmet, in_one_statement, reserve_next
 from annotate.services.quality import annotator_is_paused
-from annotate.targets import served_no_more
+from annotate.targets import has_target, served_no_more
 
 # Expired reservations handed back per request; the rest wait for the next request.
 SWEEP_BATCH = 200
@@ -44,7 +45,16 @@ def assignment_next(
     (not among ``exclude``, the ones already on their screen) or a newly taken one. None once
     the campaign is closed, has met its overall target, or the annotator is paused on it. An
     item reserved before a target was met may still be finished."""
-    if not campaign.takes_labels or annotator_is_paused(campaign=campaign, user=user):
+    if not campaign.takes_labels:
+        return None
+    if _serves_in_one_statement(campaign=campaign, user=user):
+        with transaction.atomic():
+            reservations_sweep()
+            found = _reserve_in_one_statement(campaign=campaign, user=user, exclude=exclude)
+        if found is not None:
+            return found
+        # Paused, or nothing ahead of their cursor: the general path says which.
+    if annotator_is_paused(campaign=campaign, user=user):
         return None
     with transaction.atomic():
         held = _held_reservation(campaign=campaign, user=user, exclude=exclude)
@@ -60,6 +70,48 @@ def assignment_next(
             if check is not None:
                 return check
         return _reserve_new(campaign=campaign, user=user)
+
+
+def _serves_in_one_statement(*, campaign: Campaign, user: User) -> bool:
+    """PostgreSQL, and no check due now (checks are drawn apart, at random)."""
+    return in_one_statement() and not _check_due(campaign=campaign, user=user)
+
+
+def _unmet_kind(campaign: Campaign) -> Unmet:
+    if not has_target(campaign):
+        return Unmet.NO_TARGET
+    return Unmet.PER_CATEGORY if campaign.target_per_category else Unmet.OVERALL
+
+
+def _reserve_in_one_statement(
+    *, campaign: Campaign, user: User, exclude: Collection[int]
+) -> Assignment | None:
+    now = timezone.now()
+    reserved = reserve_next(
+        campaign_id=campaign.pk,
+        user_id=user.pk,
+        exclude=exclude,
+        every_turn=campaign.labels_every_turn,
+        unmet=_unmet_kind(campaign),
+        now=now,
+        expires_at=now + timedelta(minutes=campaign.reservation_minutes),
+    )
+    if reserved is None:
+        return None
+    assignment = Assignment(
+        pk=reserved.assignment_id,
+        item_id=reserved.item_id,
+        annotator=user,
+        status=AssignmentStatus.RESERVED,
+        reserved_at=reserved.reserved_at,
+        expires_at=reserved.expires_at,
+    )
+    assignment._state.adding = False
+    assignment._state.db = connection.alias
+    if reserved.was_held and assignment.expires_at <= now:
+        assignment.expires_at = reservation_expiry(campaign)
+        assignment.save(update_fields=["expires_at"])
+    return assignment
 
 
 def _check_due(*, campaign: Campaign, user: User) -> bool:
@@ -164,11 +216,37 @@ def _reserve_next_turn(*, campaign: Campaign, user: User) -> Assignment | None:
 
 
 def _reserve_new(*, campaign: Campaign, user: User) -> Assignment | None:
-    # A few tries: on SQLite (no row locks) another writer may take the last slot between the
-    # read and the conditional update; on PostgreSQL the row lock makes the first try win.
+    """The first open item from the annotator's cursor on, else (nothing ahead) from the start,
+    as the one-statement path serves (annotate/services/hot_path.py)."""
     open_items = _unmet(
         campaign, Item.objects.filter(campaign=campaign, slots_left__gt=0).exclude(served_to(user))
     )
+    for since in dict.fromkeys((_cursor(campaign=campaign, user=user), 0)):
+        reserved = _reserve_first(campaign, user, open_items.filter(position__gte=since))
+        if reserved is not None:
+            return reserved
+    return None
+
+
+def _cursor(*, campaign: Campaign, user: User) -> int:
+    """The position of the last regular item served to the annotator (0: none; always 0 in a
+    campaign of every turn, whose layout puts all first turns first)."""
+    if campaign.labels_every_turn:
+        return 0
+    last = (
+        Assignment.objects.filter(
+            annotator=user, item__campaign=campaign, item__check_kind=CheckKind.NONE
+        )
+        .order_by("-pk")
+        .values_list("item__position", flat=True)
+        .first()
+    )
+    return last or 0
+
+
+def _reserve_first(campaign: Campaign, user: User, open_items: QuerySet[Item]) -> Assignment | None:
+    # A few tries: on SQLite (no row locks) another writer may take the last slot between the
+    # read and the conditional update; on PostgreSQL the row lock makes the first try win.
     for _ in range(5):
         item = (
             open_items.select_for_update(skip_locked=True)
