@@ -7,7 +7,7 @@ labels, how far the annotators agree with each other, and the judge-corrected co
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -23,6 +23,7 @@ from analysis.selectors import (
     CampaignData,
     JudgeColumn,
     RunVerdicts,
+    VerdictGroup,
     campaign_answers,
     run_judge_columns,
     run_verdict_labels,
@@ -106,21 +107,32 @@ def run_report(*, runs: Sequence[GenerationRun]) -> RunReport:
             columns.append(Column(run=run, judge=column.judge))
             judged.append(column)
     contrast = [column.contrast for column in columns]
-    categories = sorted({c for column in judged for c in column.categories})
+    categories = sorted({group.category for column in judged for group in column.counts})
     return RunReport(
         runs=list(runs),
         columns=columns,
-        overall=_row(ALL, [column.labels for column in judged], contrast),
+        overall=_row(ALL, [_label_counts(column.counts) for column in judged], contrast),
         categories=[_category_row(name, judged, contrast) for name in categories],
         contrast=any(contrast),
         turns=_turn_rows(judged, contrast),
     )
 
 
-def _row(name: str, labels_per_column: list[list[str]], contrast: list[bool]) -> RateRow:
-    cells = [metrics.compliance_rate(labels) if labels else None for labels in labels_per_column]
+def _label_counts(counts: Counter[VerdictGroup]) -> Counter[str]:
+    labels: Counter[str] = Counter()
+    for group, n in counts.items():
+        labels[group.label] += n
+    return labels
+
+
+def _row(name: str, labels_per_column: list[Counter[str]], contrast: list[bool]) -> RateRow:
+    """A rate per column from its labels (how many verdicts say each)."""
+    cells = [
+        metrics.compliance_rate_of_counts(labels) if labels else None
+        for labels in labels_per_column
+    ]
     over_refusal = [
-        metrics.compliance_rate(labels, higher_is_compliance=False).rate
+        metrics.compliance_rate_of_counts(labels, higher_is_compliance=False).rate
         if labels and is_contrast
         else None
         for labels, is_contrast in zip(labels_per_column, contrast, strict=True)
@@ -129,15 +141,13 @@ def _row(name: str, labels_per_column: list[list[str]], contrast: list[bool]) ->
 
 
 def _category_row(category: str, judged: list[JudgeColumn], contrast: list[bool]) -> RateRow:
-    in_category: list[list[str]] = [[] for _ in judged]
-    by_subcategory: dict[str, list[list[str]]] = defaultdict(lambda: [[] for _ in judged])
+    in_category: list[Counter[str]] = [Counter() for _ in judged]
+    by_subcategory: dict[str, list[Counter[str]]] = defaultdict(lambda: [Counter() for _ in judged])
     for index, column in enumerate(judged):
-        for cat, subcategory, label in zip(
-            column.categories, column.subcategories, column.labels, strict=True
-        ):
-            if cat == category:
-                in_category[index].append(label)
-                by_subcategory[subcategory][index].append(label)
+        for group, n in column.counts.items():
+            if group.category == category:
+                in_category[index][group.label] += n
+                by_subcategory[group.subcategory][index][group.label] += n
     row = _row(category, in_category, contrast)
     row.subrows = [
         _row(name, per_column, contrast) for name, per_column in sorted(by_subcategory.items())
@@ -154,12 +164,13 @@ def _turn_position(turn: int, conversation: bool) -> int | None:
 def _turn_rows(judged: list[JudgeColumn], contrast: list[bool]) -> list[TurnRow]:
     """One row per turn position, answers to single prompts first; none when no response of
     any column answers a conversation."""
-    by_position: dict[int | None, list[list[str]]] = defaultdict(lambda: [[] for _ in judged])
+    by_position: dict[int | None, list[Counter[str]]] = defaultdict(
+        lambda: [Counter() for _ in judged]
+    )
     for index, column in enumerate(judged):
-        for turn, conversation, label in zip(
-            column.turns, column.conversations, column.labels, strict=True
-        ):
-            by_position[_turn_position(turn, conversation)][index].append(label)
+        for group, n in column.counts.items():
+            position = _turn_position(group.turn, group.conversation)
+            by_position[position][index][group.label] += n
     if set(by_position) <= {None}:
         return []
     rows = []

@@ -3,11 +3,21 @@ items with their gold labels, annotators' labels and judges' verdicts, as plain 
 
 from __future__ import annotations
 
-from collections import defaultdict
+import hashlib
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.core.cache import cache
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    Q,
+    QuerySet,
+)
 from django.db.models.lookups import GreaterThan
 
 from annotate.models import Campaign, CheckKind, GoldLabel
@@ -21,20 +31,34 @@ from annotate.selectors import (
 from inference.models import GenerationRun
 from judging.models import JUDGE_CLASSES, JudgeRun, Verdict
 from judging.selectors import judge_label_parts
+from runs.models import RunStatus
+
+
+class VerdictGroup(NamedTuple):
+    """What the run report tells verdicts apart by: the prompt's category and subcategory,
+    which of the user's turns the response answers (1 for a single prompt), whether its prompt
+    is a conversation (fixed context or scripted turns: the run report's turn table), and the
+    label."""
+
+    category: str
+    subcategory: str
+    turn: int
+    conversation: bool
+    label: str
 
 
 @dataclass
 class JudgeColumn:
-    """One judge's verdicts on one run: a row per judged response."""
+    """One judge's verdicts on one run, counted by ``VerdictGroup``: the database counts a
+    million verdicts faster than Python reads them."""
 
     judge: str
-    categories: list[str] = field(default_factory=list)
-    subcategories: list[str] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)
-    # Which of the user's turns each response answers (1 for a single prompt), and whether its
-    # prompt is a conversation (fixed context or scripted turns): the run report's turn table.
-    turns: list[int] = field(default_factory=list)
-    conversations: list[bool] = field(default_factory=list)
+    counts: Counter[VerdictGroup] = field(default_factory=Counter)
+
+    @property
+    def labels(self) -> list[str]:
+        """Every verdict's label (grouped, not in any particular order)."""
+        return [group.label for group, n in sorted(self.counts.items()) for _ in range(n)]
 
 
 # A response whose prompt is a conversation: fixed context (``messages``) or scripted turns.
@@ -60,25 +84,54 @@ def run_judge_columns(*, run: GenerationRun) -> list[JudgeColumn]:
     columns = []
     for judge_run in latest_judge_runs(run=run):
         column = JudgeColumn(judge=judge_run.judge.label)
-        rows = (
-            Verdict.objects.filter(judge_run=judge_run)
-            .annotate(conversation=CONVERSATION_PROMPT)
-            .values_list(
-                "response__prompt__category",
-                "response__prompt__subcategory",
-                "label",
-                "response__turn",
-                "conversation",
-            )
-        )
-        for category, subcategory, label, turn, conversation in rows.iterator(chunk_size=5000):
-            column.categories.append(category)
-            column.subcategories.append(subcategory)
-            column.labels.append(label)
-            column.turns.append(turn)
-            column.conversations.append(conversation)
+        for *group, n in finished_run_counts(judge_run, "run-report", "", _run_report_counts):
+            column.counts[VerdictGroup(*group)] += n
         columns.append(column)
     return columns
+
+
+def _run_report_counts(judge_run: JudgeRun) -> list[tuple[Any, ...]]:
+    rows = (
+        Verdict.objects.filter(judge_run=judge_run)
+        .annotate(conversation=CONVERSATION_PROMPT)
+        .values_list(
+            "response__prompt__category",
+            "response__prompt__subcategory",
+            "response__turn",
+            "conversation",
+            "label",
+        )
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return [tuple(row) for row in rows]
+
+
+# A finished judge run's verdicts never change (judging again makes a new run), nor do the
+# responses and prompts they are on: counts of them may be kept.
+FINISHED_COUNTS_SECONDS = 3600
+
+
+def finished_run_counts(
+    judge_run: JudgeRun,
+    kind: str,
+    variant: str,
+    count: Callable[[JudgeRun], list[tuple[Any, ...]]],
+) -> list[tuple[Any, ...]]:
+    """``count(judge_run)``: rows of counts the database made of a judge run's verdicts (a run
+    may have a million), kept in the cache for FINISHED_COUNTS_SECONDS once the run is done,
+    keyed by the run, when it finished, the ``kind`` of count and its ``variant`` (the
+    filters it used): the reports read them on every view."""
+    if judge_run.status != RunStatus.DONE or judge_run.finished_at is None:
+        return count(judge_run)
+    digest = hashlib.sha256(variant.encode()).hexdigest()
+    key = f"analysis:{kind}:{judge_run.pk}:{judge_run.finished_at.timestamp()}:{digest}"
+    cached = cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    counts = count(judge_run)
+    cache.set(key, counts, FINISHED_COUNTS_SECONDS)
+    return counts
 
 
 def runs_for_report(*, pks: list[int]) -> QuerySet[GenerationRun]:
@@ -106,19 +159,38 @@ class CampaignData:
     # empty), and which of the user's turns it answers.
     in_context: list[bool] = field(default_factory=list)
     turns: list[int] = field(default_factory=list)
+    # The campaign's items (checks not counted), those left out by ``labelled_only`` too.
+    item_count: int = 0
 
     @property
     def comparable_with_judges(self) -> bool:
         return set(scheme_values(self.campaign.label_scheme)) <= JUDGE_CLASSES
 
 
-def campaign_data(*, campaign: Campaign) -> CampaignData:
+def campaign_data(*, campaign: Campaign, labelled_only: bool = False) -> CampaignData:
+    """The campaign's items as columns. ``labelled_only``: only the items with a gold label or
+    a label that counts, the rows every figure of the agreement report reads (an item nobody
+    labelled has no gold and no ratings, so it enters no figure); a campaign over a million
+    responses with a hundred thousand labels then reads a twentieth of its items, and only
+    their verdicts."""
     data = CampaignData(campaign=campaign)
     gold = dict(GoldLabel.objects.filter(item__campaign=campaign).values_list("item_id", "value"))
     sources = dict(
         GoldLabel.objects.filter(item__campaign=campaign).values_list("item_id", "source")
     )
-    items = figure_items(campaign).order_by("position", "pk")
+    items = figure_items(campaign)
+    if labelled_only:
+        # A union of ids, which PostgreSQL reads from the labels and gold labels and then
+        # looks up by key, rather than a test on each of the campaign's items.
+        labelled = (
+            figure_assignments(campaign)
+            .order_by()
+            .values("item_id")
+            .union(GoldLabel.objects.filter(item__campaign=campaign).order_by().values("item_id"))
+        )
+        items = items.filter(pk__in=labelled)
+        data.item_count = figure_items(campaign).count()
+    items = items.order_by("position", "pk")
     rows = items.annotate(in_context=IN_CONTEXT).values_list(
         "pk",
         "response_id",
@@ -150,8 +222,10 @@ def campaign_data(*, campaign: Campaign) -> CampaignData:
         data.gold_sources.append(sources.get(item_id))
         data.in_context.append(in_context)
         data.turns.append(turn)
+    if not labelled_only:
+        data.item_count = len(data.item_ids)
     _fill_ratings(data)
-    _fill_judges(data, response_of_item)
+    _fill_judges(data, response_of_item, items.values("response_id"), labelled_only=labelled_only)
     return data
 
 
@@ -179,27 +253,48 @@ def _fill_ratings(data: CampaignData) -> None:
     ]
 
 
-def _fill_judges(data: CampaignData, response_of_item: dict[int, int]) -> None:
-    runs = GenerationRun.objects.filter(pk__in=set(data.run_ids))
+def _fill_judges(
+    data: CampaignData,
+    response_of_item: dict[int, int],
+    responses: QuerySet[Any],
+    *,
+    labelled_only: bool,
+) -> None:
+    """The verdicts of the newest run of each judge on each run with items in the campaign
+    (with ``labelled_only`` too: the same judges in the report), on ``responses`` (a subquery:
+    those of the items read; as a list of 50,000 ids it took three times as long)."""
+    with_items = set(data.run_ids)
+    if labelled_only:
+        # A run none of whose items was read: usually none (a query for each).
+        for run_id in data.campaign.runs.exclude(pk__in=with_items).values_list("pk", flat=True):
+            if figure_items(data.campaign).filter(response__run_id=run_id).exists():
+                with_items.add(run_id)
+    runs = GenerationRun.objects.filter(pk__in=with_items).order_by("pk")
     verdicts: dict[str, dict[int, str]] = defaultdict(dict)
     scores: dict[str, dict[int, float]] = defaultdict(dict)
+    names: dict[int, str] = {}
     for run in runs:
         for judge_run in latest_judge_runs(run=run):
             name = judge_run.judge.label  # the version that produced these verdicts
-            rows = Verdict.objects.filter(judge_run=judge_run).values_list(
-                "response_id", "label", "score"
-            )
-            for response_id, label, score in rows.iterator(chunk_size=5000):
-                verdicts[name][response_id] = label
-                if score is not None:
-                    scores[name][response_id] = score
-    responses = [response_of_item[item_id] for item_id in data.item_ids]
+            names[judge_run.pk] = name
+            # A judge that judged the run has a column, verdicts on these items or not.
+            if Verdict.objects.filter(judge_run=judge_run).exists():
+                verdicts.setdefault(name, {})
+    # One query for every judge run: the items' responses are found once.
+    rows = Verdict.objects.filter(judge_run_id__in=list(names), response_id__in=responses)
+    for judge_run_id, response_id, label, score in rows.values_list(
+        "judge_run_id", "response_id", "label", "score"
+    ).iterator(chunk_size=5000):
+        verdicts[names[judge_run_id]][response_id] = label
+        if score is not None:
+            scores[names[judge_run_id]][response_id] = score
+    in_order = [response_of_item[item_id] for item_id in data.item_ids]
     data.judges = {
-        name: [labels.get(r) for r in responses]
+        name: [labels.get(r) for r in in_order]
         for name, labels in sorted(verdicts.items(), key=_by_version)
     }
     data.judge_scores = {
-        name: [found.get(r) for r in responses]
+        name: [found.get(r) for r in in_order]
         for name, found in sorted(scores.items(), key=_by_version)
     }
 
@@ -230,10 +325,40 @@ def run_verdict_labels(*, campaign: Campaign, run_id: int, judge: str) -> RunVer
     )
     if judge_run is None:
         return RunVerdicts([], [])
-    population = population_of(campaign, [judge_run.run])
-    verdicts = Verdict.objects.filter(judge_run=judge_run, response__in=population.values("pk"))
-    rows = list(verdicts.values_list("label", "response__prompt__category"))
-    return RunVerdicts([label for label, _ in rows], [category for _, category in rows])
+    found = RunVerdicts([], [])
+    for category, label, n in population_verdict_counts(campaign=campaign, judge_run=judge_run):
+        found.labels.extend([label] * n)
+        found.categories.extend([category] * n)
+    return found
+
+
+def population_verdict_counts(
+    *, campaign: Campaign, judge_run: JudgeRun
+) -> list[tuple[str, str, int]]:
+    """(category, label, verdicts) of the judge run on the responses the campaign draws from,
+    in that order: the estimates read how many of each label there are, overall and per
+    category, never their order (``finished_run_counts``)."""
+    filters = [
+        campaign.categories,
+        campaign.subcategories,
+        campaign.exclude_truncated,
+        campaign.turns,
+    ]
+
+    def count(judge_run: JudgeRun) -> list[tuple[Any, ...]]:
+        # One join of the population with its verdicts (a response has one per judge run),
+        # rather than the verdicts joined again to a subquery of the population: half the work.
+        rows = (
+            population_of(campaign, [judge_run.run])
+            .filter(verdicts__judge_run=judge_run)
+            .values_list("prompt__category", "verdicts__label")
+            .annotate(n=Count("pk"))
+            .order_by("prompt__category", "verdicts__label")
+        )
+        return [tuple(row) for row in rows]
+
+    counts = finished_run_counts(judge_run, "population", json.dumps(filters), count)
+    return [(str(category), str(label), int(n)) for category, label, n in counts]
 
 
 @dataclass
@@ -285,8 +410,10 @@ def _judge_answers(data: CampaignData) -> dict[str, list[dict[str, Any] | None]]
                 response__items__check_kind=CheckKind.NONE,
             ).values_list("response_id", "answers")
             for response_id, given in verdicts.iterator(chunk_size=5000):
-                if not given:
+                # An item the data leaves out (``labelled_only``) has no row.
+                row = row_of_item.get(item_of_response[response_id])
+                if not given or row is None:
                     continue
                 column = found.setdefault(judge_run.judge.label, [None] * len(data.item_ids))
-                column[row_of_item[item_of_response[response_id]]] = given
+                column[row] = given
     return dict(sorted(found.items(), key=_by_version))

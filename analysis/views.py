@@ -45,7 +45,8 @@ def agreement_page(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     run_labels = {run.pk: f"#{run.pk} {run.model_name}" for run in campaign.runs.all()}
     report = agreement_report(
-        data=campaign_data(campaign=campaign),
+        # Only the items a figure reads: a million-item campaign has few labelled.
+        data=campaign_data(campaign=campaign, labelled_only=True),
         run_labels=run_labels,
         gold_policy=gold_policy_parse(request.GET.get("gold")),
     )

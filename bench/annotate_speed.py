@@ -378,7 +378,7 @@ def queries_per_label(
     campaign = campaign_new(run, people[:3], f"queries ahead {ahead}")
     if ahead:
         head_start(campaign, trio[0], ahead)
-    clients = []
+    clients: list[tuple[Any, list[Any]]] = []
     for person in trio:
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(person)
@@ -406,14 +406,14 @@ def queries_per_label(
         if n == 0:
             analyze()  # statistics that know the campaign has assignments
         client, screen = clients[n % len(clients)]
-        (assignment, item), ahead = screen[0], screen[1]
+        (assignment, item), held = screen[0], screen[1]
         form = {
             "assignment": assignment,
             "item": item,
             "value": rng.choices(VALUES, VALUE_WEIGHTS)[0],
             "note": "",
             "time_spent_ms": "900",
-            "on_screen": ahead[0],
+            "on_screen": held[0],
         }
         if n < 0:
             answer = client.post(url, form, HTTP_HX_REQUEST="true")
@@ -434,7 +434,7 @@ def queries_per_label(
             statements.append(sum(1 for match in sent if not match))
         if answer.status_code != 200:
             raise SystemExit(f"label POST answered {answer.status_code}: {answer.content[:200]!r}")
-        screen[:] = [ahead, *ITEM.findall(answer.content.decode())]
+        screen[:] = [held, *ITEM.findall(answer.content.decode())]
     slowest = sorted(
         ((sum(times) / posts, sql) for sql, times in per_shape.items()),
         reverse=True,
