@@ -4,6 +4,7 @@ from django.contrib import admin
 
 from accounts.admin import ResearcherAdmin
 from annotate.models import (
+    AnnotatorCount,
     AnnotatorStanding,
     Assignment,
     Campaign,
@@ -132,3 +133,14 @@ class TargetMetAdmin(ResearcherAdmin):
     list_filter = ["campaign"]
     search_fields = ["category"]
     list_select_related = ["campaign"]
+
+
+@admin.register(AnnotatorCount)
+class AnnotatorCountAdmin(ResearcherAdmin):
+    """Items each annotator has labelled per campaign: what their progress bar shows, kept with
+    each first label. Correct it here if assignments were deleted by hand."""
+
+    list_display = ["campaign", "annotator", "labelled"]
+    list_filter = ["campaign"]
+    search_fields = ["annotator__username"]
+    list_select_related = ["campaign", "annotator"]
