@@ -39,11 +39,11 @@ from annotate.models import (
     Label,
     Turns,
 )
-from annotate.sampling import Candidate, Cluster, JudgeReading
+from annotate.sampling import Candidate, Cluster
 from annotate.tickets import served_ticket
 from benchmarks.models import Rubric
 from inference.models import GenerationRun, Response
-from judging.models import Judge, Verdict
+from judging.models import Verdict
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -201,17 +201,6 @@ def pairwise_candidates(
         for (first, first_run), (second, second_run) in combinations(answers, 2)
     ]
     return sorted(pairs, key=lambda pair: (pair.response_id, pair.response_b_id))
-
-
-def judge_readings(*, candidates: list[Candidate], judges: Collection[Judge]) -> list[JudgeReading]:
-    """What ``judges`` said about the candidates: what sampling by judge disagreement draws on."""
-    wanted = {c.response_id for c in candidates}
-    rows = (
-        Verdict.objects.filter(judge_run__judge__in=list(judges), response_id__in=wanted)
-        .values_list("response_id", "label", "score")
-        .distinct()
-    )
-    return [JudgeReading(response_id, label, score) for response_id, label, score in rows]
 
 
 def population_of(campaign: Campaign, runs: Iterable[GenerationRun]) -> QuerySet[Response]:

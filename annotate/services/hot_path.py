@@ -167,12 +167,7 @@ WITH paused AS (
     WHERE %(every_turn)s AND i.campaign_id = %(campaign)s AND i.slots_left > 0
       AND i.conversation = (SELECT conversation FROM last_served)
       AND i.position > (SELECT position FROM last_served)
-      AND NOT EXISTS (
-          SELECT 1 FROM annotate_assignment AS s
-          WHERE s.item_id = i.id AND s.annotator_id = %(user)s
-      )
-      AND NOT EXISTS (SELECT 1 FROM held)
-      AND NOT EXISTS (SELECT 1 FROM paused)
+      AND {open_to_them}
       AND {unmet}
     ORDER BY i.position, i.id
     LIMIT 1
@@ -182,12 +177,7 @@ WITH paused AS (
     FROM annotate_item AS i
     WHERE i.campaign_id = %(campaign)s AND i.slots_left > 0
       AND (%(every_turn)s OR i.position >= COALESCE((SELECT position FROM last_served), 0))
-      AND NOT EXISTS (
-          SELECT 1 FROM annotate_assignment AS s
-          WHERE s.item_id = i.id AND s.annotator_id = %(user)s
-      )
-      AND NOT EXISTS (SELECT 1 FROM held)
-      AND NOT EXISTS (SELECT 1 FROM paused)
+      AND {open_to_them}
       AND NOT EXISTS (SELECT 1 FROM next_turn)
       AND {unmet}
     ORDER BY i.position, i.id
@@ -208,6 +198,16 @@ SELECT id, item_id, reserved_at, expires_at, false FROM made
 """
 
 
+# An item ``i`` this annotator may be served now: not served to them before, and they neither hold
+# a reservation already nor are paused (the two serving paths of RESERVE_NEXT share it).
+OPEN_TO_THEM = """NOT EXISTS (
+          SELECT 1 FROM annotate_assignment AS s
+          WHERE s.item_id = i.id AND s.annotator_id = %(user)s
+      )
+      AND NOT EXISTS (SELECT 1 FROM held)
+      AND NOT EXISTS (SELECT 1 FROM paused)"""
+
+
 class Unmet(Enum):
     """Which items a campaign's met targets leave out (annotate/targets.py, ``served_no_more``),
     as a condition on the item ``i``."""
@@ -223,6 +223,10 @@ class Unmet(Enum):
         JOIN annotate_targetmet AS t ON t.category = p.category
         WHERE r.id = i.response_id AND t.campaign_id = %(campaign)s
     )"""
+
+
+def reserve_next_sql(unmet: Unmet) -> str:
+    return RESERVE_NEXT.replace("{open_to_them}", OPEN_TO_THEM).replace("{unmet}", unmet.value)
 
 
 def reserve_next(
@@ -249,6 +253,6 @@ def reserve_next(
         "expires_at": expires_at,
     }
     with connection.cursor() as cursor:
-        cursor.execute(RESERVE_NEXT.replace("{unmet}", unmet.value), parameters)
+        cursor.execute(reserve_next_sql(unmet), parameters)
         row = cursor.fetchone()
     return None if row is None else Reserved(*row)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from annotate.models import Assignment, AssignmentStatus, Item
 from annotate.selectors import AnnotatorProgress, annotator_progress
-from annotate.services.hot_path import PARAMETERS, RESERVE_NEXT, Unmet
+from annotate.services.hot_path import PARAMETERS, Unmet, reserve_next_sql
 from annotate.services.labels import label_submit
 from annotate.services.serving import assignment_next, assignment_skip, reservations_sweep
 from tests.annotate.builders import annotators, campaign_over, label_all, run_with_responses
@@ -97,7 +97,7 @@ def serving_probes(campaign_id: int, user_id: int) -> int:
         "now": now,
         "expires_at": now + timedelta(minutes=30),
     }
-    statement = RESERVE_NEXT.replace("{unmet}", Unmet.NO_TARGET.value)
+    statement = reserve_next_sql(Unmet.NO_TARGET)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
         (document,) = cursor.fetchone()
