@@ -9,7 +9,7 @@ from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
-from django.db import connection
+from django.core.cache import cache
 from django.db.models import (
     Count,
     Exists,
@@ -24,8 +24,10 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.functions import Coalesce
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 
+from accounts.prepared import prepared_cursor
+from annotate.joined import Joined, Part
 from annotate.models import (
     AnnotatorStanding,
     Assignment,
@@ -41,7 +43,7 @@ from annotate.models import (
 )
 from annotate.sampling import Candidate, Cluster
 from annotate.tickets import served_ticket
-from benchmarks.models import Rubric
+from benchmarks.models import Prompt, Rubric
 from inference.models import GenerationRun, Response
 from judging.models import Verdict
 
@@ -362,7 +364,19 @@ class Screen:
 def campaign_for_annotator(*, pk: int, user: User) -> Campaign:
     """The campaign if this user annotates it; 404 otherwise, so that other campaigns stay
     invisible (not even their existence shows)."""
-    return get_object_or_404(Campaign, pk=pk, annotators=user)
+    found = _CAMPAIGN_OF_ANNOTATOR.fetch_one([pk, user.pk])
+    if found is None:
+        raise Http404("No such campaign.")
+    campaign: Campaign = found["c"]
+    return campaign
+
+
+# Read on every key press: written once (annotate/joined.py), not compiled by the ORM each time.
+_CAMPAIGN_OF_ANNOTATOR = Joined(
+    (Part("c", Campaign, None),),
+    "c.id = %s AND EXISTS (SELECT 1 FROM annotate_campaign_annotators AS m"
+    " WHERE m.campaign_id = c.id AND m.user_id = %s)",
+)
 
 
 def annotator_progress(*, campaign: Campaign, user: User) -> AnnotatorProgress:
@@ -380,12 +394,54 @@ def annotator_progress(*, campaign: Campaign, user: User) -> AnnotatorProgress:
         "reserved": AssignmentStatus.RESERVED.value,
         "regular": CheckKind.NONE.value,
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(PROGRESS, parameters)
         done, held, open_count = cursor.fetchone()
     return AnnotatorProgress(
         done=done, remaining=open_count + held, remaining_capped=open_count >= REMAINING_CAP
     )
+
+
+# The bar after a label: counting what is left probes up to REMAINING_CAP items (a sixth of the
+# label POST), yet between two counts it mostly changes by the annotator's own labels, one each.
+# So a count is kept for a few seconds and their labels since are taken off it; near the end,
+# where every item shows, or once it is older, it is counted again. Others' labels and the
+# annotator's skips show at the next count.
+BAR_RECOUNT_SECONDS = 15
+BAR_RECOUNT_BELOW = 100
+
+
+def annotator_progress_for_bar(
+    *, campaign: Campaign, user: User, recount: bool = False
+) -> AnnotatorProgress:
+    """The annotator's progress for the bar: ``annotator_progress``, what is left counted at
+    most every ``BAR_RECOUNT_SECONDS`` while more than ``BAR_RECOUNT_BELOW`` are left (always
+    with ``recount``: the page as it opens)."""
+    # The campaign's creation time keeps a new campaign that reuses a deleted one's id apart.
+    key = f"annotate:bar:{campaign.pk}:{campaign.created_at.timestamp()}:{user.pk}"
+    counted: AnnotatorProgress | None = None if recount else cache.get(key)
+    if counted is not None and counted.remaining >= BAR_RECOUNT_BELOW:
+        done = _labelled_count(campaign=campaign, user=user)
+        remaining = counted.remaining
+        if not counted.remaining_capped:  # a capped count stays "at least the cap"
+            remaining -= done - counted.done
+        if remaining < BAR_RECOUNT_BELOW:
+            cache.delete(key)  # near the end: counted from the next label on
+        return AnnotatorProgress(
+            done=done, remaining=max(remaining, 0), remaining_capped=counted.remaining_capped
+        )
+    progress = annotator_progress(campaign=campaign, user=user)
+    cache.set(key, progress, BAR_RECOUNT_SECONDS)
+    return progress
+
+
+def _labelled_count(*, campaign: Campaign, user: User) -> int:
+    """How many items the annotator labelled (checks not counted): the count kept with their
+    labels (``AnnotatorCount``), read as ``PROGRESS`` reads it."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_LABELLED, {"campaign": campaign.pk, "user": user.pk})
+        (done,) = cursor.fetchone()
+    return done
 
 
 # Raw SQL for the one thing the ORM cannot say: count the open items ahead of the cursor, and
@@ -415,12 +471,15 @@ _OPEN = """
         LIMIT %(cap)s
     ) AS {name}
 """
+_LABELLED = """
+SELECT COALESCE((
+    SELECT labelled FROM annotate_annotatorcount
+    WHERE campaign_id = %(campaign)s AND annotator_id = %(user)s
+), 0)
+"""
 PROGRESS = f"""
 SELECT
-    COALESCE((
-        SELECT labelled FROM annotate_annotatorcount
-        WHERE campaign_id = %(campaign)s AND annotator_id = %(user)s
-    ), 0),
+    ({_LABELLED}),
     ({_HELD}),
     (SELECT count(*) FROM (
         {_OPEN.format(side=">=", name="ahead")}
@@ -431,80 +490,105 @@ SELECT
 """
 
 
-# Only what the labeling screen shows: this runs on every key press, and the full rows (the
-# campaign, benchmark and run with their JSON settings) cost more to plan and carry than to read.
-SCREEN_FIELDS = (
-    "status",
-    "annotator",  # for the served-item ticket
-    "item",
-    "item__response",
-    "item__response__text",
-    "item__response__finish_reason",  # the "cut off at the length limit" marker
-    "item__response__run",
-    "item__response__run__model_name",
-    "item__response__prompt",
-    "item__response__prompt__category",
-    "item__response__prompt__subcategory",
-    "item__response__prompt__text",
-    # A conversation's turns (annotate/conversations.py): what the model was sent, and the
-    # prompt's own turns when the response does not record it.
-    "item__response__turn",
-    "item__response__messages",
-    "item__response__prompt__messages",
-    "item__response__prompt__user_turns",
-    "label__value",
-    "label__answers",
-    "label__note",
+# What the labeling screen shows, and nothing more: it is read on every key press, and the full
+# rows (the campaign, benchmark and run with their JSON settings) cost more to plan and carry
+# than to read. One query (annotate/joined.py), written once per process.
+_SCREEN_PARTS = (
+    # The annotator, for the served-item ticket.
+    Part("a", Assignment, ("id", "item_id", "annotator_id", "status")),
     # An attention check states its answer on screen; a gold question shows nothing of its own.
-    "item__check_kind",
-    "item__check_answer",
+    Part(
+        "i",
+        Item,
+        ("id", "response_id", "check_kind", "check_answer"),
+        "JOIN annotate_item AS i ON i.id = a.item_id",
+    ),
+    # finish_reason: the "cut off at the length limit" marker; turn and messages: what the model
+    # was sent in a conversation (annotate/conversations.py).
+    Part(
+        "r",
+        Response,
+        ("id", "run_id", "prompt_id", "turn", "messages", "text", "finish_reason"),
+        "JOIN inference_response AS r ON r.id = i.response_id",
+    ),
+    Part(
+        "g",
+        GenerationRun,
+        ("id", "model_name"),
+        "JOIN inference_generationrun AS g ON g.id = r.run_id",
+    ),
+    # The prompt's own turns, when the response does not record what it was sent.
+    Part(
+        "p",
+        Prompt,
+        ("id", "category", "subcategory", "text", "messages", "user_turns"),
+        "JOIN benchmarks_prompt AS p ON p.id = r.prompt_id",
+    ),
+    Part(
+        "l",
+        Label,
+        ("id", "assignment_id", "value", "answers", "note"),
+        "LEFT JOIN annotate_label AS l ON l.assignment_id = a.id",
+    ),
+    # The current rubric of the prompt's subcategory (at most one: a unique constraint).
+    Part(
+        "ru",
+        Rubric,
+        ("id", "acceptable", "unacceptable"),
+        "LEFT JOIN benchmarks_rubric AS ru ON ru.benchmark_id = p.benchmark_id"
+        " AND ru.subcategory = p.subcategory AND ru.is_current",
+    ),
 )
-# A pairwise item's second response, and which side each is on: read in the same query, by a
-# join that single campaigns never pay for.
-PAIRWISE_SCREEN_FIELDS = (
-    "item__swapped",
-    "item__response_b",
-    "item__response_b__text",
-    "item__response_b__turn",
-    "item__response_b__messages",
-    "item__response_b__finish_reason",
-    "item__response_b__run",
-    "item__response_b__run__model_name",
+# A pairwise item's second response, in the order fixed when the item was made: its columns are
+# the item's own (one instance carries them all), then the response and its run.
+_PAIR_ITEM_FIELDS = ("swapped", "response_b_id")
+_PAIR_PARTS = (
+    Part(
+        "rb",
+        Response,
+        ("id", "run_id", "turn", "messages", "text", "finish_reason"),
+        "LEFT JOIN inference_response AS rb ON rb.id = i.response_b_id",
+    ),
+    Part(
+        "gb",
+        GenerationRun,
+        ("id", "model_name"),
+        "LEFT JOIN inference_generationrun AS gb ON gb.id = rb.run_id",
+    ),
 )
+
+
+def _screen_query(pairwise: bool) -> Joined:
+    if not pairwise:
+        return Joined(_SCREEN_PARTS, "a.id = %s")
+    first, item, *rest = _SCREEN_PARTS
+    fields = (item.fields or ()) + _PAIR_ITEM_FIELDS
+    paired = Part(item.alias, Item, fields, item.join)
+    return Joined((first, paired, *rest, *_PAIR_PARTS), "a.id = %s")
+
+
+_SCREEN_QUERY = {pairwise: _screen_query(pairwise) for pairwise in (False, True)}
 
 
 def screen_for(*, assignment_id: int, pairwise: bool = False) -> Screen:
     """One query: the item, its response and prompt (with ``pairwise``, its second response
-    too), the annotator's label if any, and the current rubric of the prompt's subcategory (as
-    two correlated subqueries)."""
-    rubric = Rubric.objects.filter(
-        benchmark_id=OuterRef("item__response__prompt__benchmark_id"),
-        subcategory=OuterRef("item__response__prompt__subcategory"),
-        is_current=True,
-    ).order_by()
-    related = ["item__response__prompt", "item__response__run", "label"]
-    fields = list(SCREEN_FIELDS)
+    too), the annotator's label if any, and the current rubric of the prompt's subcategory."""
+    found = _SCREEN_QUERY[pairwise].fetch_one([assignment_id])
+    if found is None:
+        raise Assignment.DoesNotExist(f"No assignment {assignment_id}.")
+    assignment, item, response = found["a"], found["i"], found["r"]
+    response.run, response.prompt = found["g"], found["p"]
+    item.response = response
     if pairwise:
-        related.append("item__response_b__run")
-        fields += PAIRWISE_SCREEN_FIELDS
-    assignment = (
-        Assignment.objects.select_related(*related)
-        .only(*fields)
-        .annotate(
-            rubric_acceptable=Subquery(rubric.values("acceptable")[:1]),
-            rubric_unacceptable=Subquery(rubric.values("unacceptable")[:1]),
-        )
-        .get(pk=assignment_id)
-    )
-    has_rubric = assignment.rubric_acceptable is not None
+        if found["rb"] is not None:
+            found["rb"].run = found["gb"]
+        item.response_b = found["rb"]
+    assignment.item = item
+    label, rubric = found["l"], found["ru"]
     return Screen(
         assignment=assignment,
-        rubric=RubricText(assignment.rubric_acceptable, assignment.rubric_unacceptable)
-        if has_rubric
-        else None,
-        label=getattr(assignment, "label", None)
-        if assignment.status == AssignmentStatus.DONE
-        else None,
+        rubric=RubricText(rubric.acceptable, rubric.unacceptable) if rubric else None,
+        label=label if label is not None and assignment.status == AssignmentStatus.DONE else None,
     )
 
 

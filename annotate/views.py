@@ -17,7 +17,7 @@ from accounts.validation import UnstorableInput, json_loads
 from annotate.models import Assignment, Campaign
 from annotate.selectors import (
     Screen,
-    annotator_progress,
+    annotator_progress_for_bar,
     campaign_for_annotator,
     campaigns_for_annotator,
     last_labelled,
@@ -73,7 +73,10 @@ def _next_partial(request: HttpRequest, campaign: Campaign, exclude: list[int]) 
     context = {
         "campaign": campaign,
         "screen": _screen(campaign, upcoming.pk) if upcoming else None,
-        "progress": annotator_progress(campaign=campaign, user=_user(request)),
+        # Nothing more for them: counted, so that the bar agrees with the screen.
+        "progress": annotator_progress_for_bar(
+            campaign=campaign, user=_user(request), recount=upcoming is None
+        ),
         "paused_reason": None if upcoming else _paused_reason(campaign, request),
         "target_met": None if upcoming else overall_target_met(campaign),
     }
@@ -119,7 +122,9 @@ def label_page(request: HttpRequest, pk: int) -> HttpResponse:
         "guidelines": markdown_safe(campaign.guidelines),
         "current": _screen(campaign, current.pk) if current else None,
         "ahead": _screen(campaign, ahead.pk) if ahead else None,
-        "progress": annotator_progress(campaign=campaign, user=_user(request)),
+        "progress": annotator_progress_for_bar(
+            campaign=campaign, user=_user(request), recount=True
+        ),
         "paused_reason": None if current else _paused_reason(campaign, request),
         "target_met": None if current else overall_target_met(campaign),
     }

@@ -155,9 +155,18 @@ TEMPLATES = [
 def database_settings(url: str | None) -> dict[str, Any]:
     """PostgreSQL (or anything dj-database-url reads) from the URL; embedded SQLite without one."""
     if url:
-        config = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
+        config: dict[str, Any] = dict(
+            dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        )
         if config["ENGINE"] == "django.db.backends.sqlite3":
             config["OPTIONS"] = sqlite_options()
+        elif env_bool("DEMUR_PREPARED_STATEMENTS", True):
+            # The label POST's statements are prepared (accounts/prepared.py): psycopg prepares
+            # only with a threshold set, and only those statements ask for it (the ORM's
+            # cursors bind on the client and never prepare).
+            options: dict[str, Any] = {**config.get("OPTIONS", {})}
+            options.setdefault("prepare_threshold", 5)
+            config["OPTIONS"] = options
         return config
     return {
         "ENGINE": "django.db.backends.sqlite3",

@@ -48,7 +48,9 @@ def gold_majority_refresh(
         .filter(item_id__in=list(item_ids))
         .values_list("item_id", "label__value")
     )
-    for item_id, value in rows.iterator(chunk_size=5000):
+    # A label's refresh reads a few rows at once: iterator() would open a server-side cursor on
+    # PostgreSQL, round trips of its own on the hot path. A researcher's exclusion reads many.
+    for item_id, value in rows if len(values) <= 1000 else rows.iterator(chunk_size=5000):
         values[item_id].append(value)
     agreed = {
         item_id: agreed_value(given, overlap=campaign.overlap) for item_id, given in values.items()

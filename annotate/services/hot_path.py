@@ -38,6 +38,7 @@ from typing import Any
 
 from django.db import connection
 
+from accounts.prepared import prepared_cursor
 from annotate.models import AssignmentStatus, CheckKind
 
 PARAMETERS = {
@@ -127,7 +128,7 @@ def label_first(
         "is_demo": is_demo,
         "now": now,
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(LABEL_FIRST, parameters)
         row = cursor.fetchone()
     return None if row is None else FirstLabel(label_id=row[0], labels_on_item=row[1])
@@ -252,7 +253,7 @@ def reserve_next(
         "now": now,
         "expires_at": expires_at,
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(reserve_next_sql(unmet), parameters)
         row = cursor.fetchone()
     return None if row is None else Reserved(*row)

@@ -33,3 +33,12 @@ def test_a_boolean_variable_with_a_typo_is_refused(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("DJANGO_DEBUG", "ture")
     with pytest.raises(ImproperlyConfigured, match="DJANGO_DEBUG must be true or false"):
         env_bool("DJANGO_DEBUG", False)
+
+
+def test_postgres_prepares_the_hot_statements_unless_turned_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = "postgres://demur:secret@db.example:5433/demur"
+    assert database_settings(url)["OPTIONS"]["prepare_threshold"] == 5
+    monkeypatch.setenv("DEMUR_PREPARED_STATEMENTS", "false")
+    assert "prepare_threshold" not in database_settings(url).get("OPTIONS", {})
