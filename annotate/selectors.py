@@ -41,11 +41,11 @@ from annotate.models import (
     Label,
     Turns,
 )
-from annotate.sampling import Candidate, Cluster
+from annotate.sampling import Candidate, Cluster, Reading
 from annotate.tickets import served_ticket
 from benchmarks.models import Prompt, Rubric
 from inference.models import GenerationRun, Response
-from judging.models import Verdict
+from judging.models import Judge, Verdict
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -203,6 +203,25 @@ def pairwise_candidates(
         for (first, first_run), (second, second_run) in combinations(answers, 2)
     ]
     return sorted(pairs, key=lambda pair: (pair.response_id, pair.response_b_id))
+
+
+def population_readings(
+    *, judges: Collection[Judge], filters: dict[str, Any], turns: str
+) -> list[Reading]:
+    """What the sampling judges said about the responses the campaign draws from (its
+    candidates: ``campaign_population`` with the same filters), found through the population
+    as a subquery: as a list of a million candidate ids the query took 10 s (bench/million.py).
+    A judge that judged a run twice gives its readings twice, which the designs read as once
+    (a set of labels, the largest uncertainty)."""
+    population = campaign_population(**filters, turns=turns)
+    rows = (
+        Verdict.objects.filter(
+            judge_run__judge__in=list(judges), response__in=population.values("pk")
+        )
+        .order_by()
+        .values_list("response_id", "label", "score")
+    )
+    return list(rows)
 
 
 def population_of(campaign: Campaign, runs: Iterable[GenerationRun]) -> QuerySet[Response]:

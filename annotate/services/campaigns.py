@@ -34,11 +34,12 @@ from annotate.selectors import (
     campaign_clusters,
     campaign_population,
     pairwise_candidates,
+    population_readings,
     run_categories,
 )
 from annotate.services.errors import CampaignError
 from inference.models import GenerationRun
-from judging.models import JUDGE_CLASSES, Judge, JudgeRun, Verdict, VerdictLabel
+from judging.models import JUDGE_CLASSES, Judge, JudgeRun, VerdictLabel
 
 # What a researcher chooses for a new campaign, as the page's form and the API name it: the
 # keyword arguments of ``campaign_create`` besides who created it and whether it is demo data.
@@ -165,7 +166,7 @@ def campaign_create(
             runs=runs, categories=categories, subcategories=subcategories, turns=turns
         )
     readings = (
-        _population_readings(judges=sampling_judges, filters=filters, turns=turns)
+        population_readings(judges=sampling_judges, filters=filters, turns=turns)
         if sampling_judges
         else []
     )
@@ -516,25 +517,6 @@ def campaign_status_set(*, campaign: Campaign, status: str) -> Campaign:
         campaign.status_changed_at = timezone.now()
         campaign.save(update_fields=["status", "status_changed_at"])
     return campaign
-
-
-def _population_readings(
-    *, judges: Collection[Judge], filters: dict[str, Any], turns: str
-) -> list[Reading]:
-    """What the sampling judges said about the responses the campaign draws from (its
-    candidates: ``campaign_population`` with the same filters), found through the population
-    as a subquery: as a list of a million candidate ids the query took 10 s (bench/million.py).
-    A judge that judged a run twice gives its readings twice, which the designs read as once
-    (a set of labels, the largest uncertainty)."""
-    population = campaign_population(**filters, turns=turns)
-    rows = (
-        Verdict.objects.filter(
-            judge_run__judge__in=list(judges), response__in=population.values("pk")
-        )
-        .order_by()
-        .values_list("response_id", "label", "score")
-    )
-    return list(rows)
 
 
 def _pilot_error_model(
