@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from accounts.admin import ResearcherAdmin
 from annotate.models import (
@@ -14,6 +19,28 @@ from annotate.models import (
     LabelRevision,
     TargetMet,
 )
+from annotate.services.labels import annotator_counts_recount
+
+
+class KeepsAnnotatorCounts(ResearcherAdmin):
+    """Deleting assignments here (or the items they are of) counts the annotators' labels again
+    (``AnnotatorCount``, the progress bar's count), which the label path keeps otherwise."""
+
+    def assignments_of(self, queryset: QuerySet[Any]) -> QuerySet[Assignment]:
+        raise NotImplementedError
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        with transaction.atomic():
+            pairs = list(
+                self.assignments_of(queryset)
+                .values_list("item__campaign_id", "annotator_id")
+                .distinct()
+            )
+            super().delete_queryset(request, queryset)
+            annotator_counts_recount(pairs)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        self.delete_queryset(request, type(obj).objects.filter(pk=obj.pk))
 
 
 @admin.register(Campaign)
@@ -34,7 +61,7 @@ class CampaignAdmin(ResearcherAdmin):
 
 
 @admin.register(Item)
-class ItemAdmin(ResearcherAdmin):
+class ItemAdmin(KeepsAnnotatorCounts):
     list_display = [
         "id",
         "campaign",
@@ -57,14 +84,20 @@ class ItemAdmin(ResearcherAdmin):
     raw_id_fields = ["response"]
     show_full_result_count = False
 
+    def assignments_of(self, queryset: QuerySet[Any]) -> QuerySet[Assignment]:
+        return Assignment.objects.filter(item__in=queryset)
+
 
 @admin.register(Assignment)
-class AssignmentAdmin(ResearcherAdmin):
+class AssignmentAdmin(KeepsAnnotatorCounts):
     list_display = ["id", "item", "annotator", "status", "reserved_at", "expires_at"]
     list_filter = ["status", "item__campaign", "item__response__prompt__category"]
     search_fields = ["annotator__username", "item__response__prompt__external_id"]
     list_select_related = ["item", "annotator"]
     raw_id_fields = ["item", "annotator"]
+
+    def assignments_of(self, queryset: QuerySet[Any]) -> QuerySet[Assignment]:
+        return queryset
 
 
 class LabelRevisionInline(admin.TabularInline):

@@ -3,6 +3,7 @@ history kept (``LabelRevision``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -241,6 +242,19 @@ def _labelled_count_add(assignment: Assignment) -> None:
             )
     except IntegrityError:  # another request made the row first
         counts.update(labelled=F("labelled") + 1)
+
+
+def annotator_counts_recount(pairs: Iterable[tuple[int, int]]) -> None:
+    """Count again, from their assignments, what each (campaign id, annotator id) labelled:
+    after assignments were deleted outside the label path (the admin), which keeps the count
+    otherwise."""
+    for campaign_id, annotator_id in set(pairs):
+        labelled = Assignment.objects.filter(
+            item__campaign_id=campaign_id, annotator_id=annotator_id, status=AssignmentStatus.DONE
+        ).count()
+        AnnotatorCount.objects.update_or_create(
+            campaign_id=campaign_id, annotator_id=annotator_id, defaults={"labelled": labelled}
+        )
 
 
 def _label_change(assignment: Assignment, given: Given) -> Label:
