@@ -3,6 +3,7 @@ SVG stays text (searchable, sharp at any zoom)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Sequence
 from datetime import datetime
@@ -10,6 +11,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
+from django.core.cache import cache
 from django.utils.safestring import SafeString, mark_safe
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
@@ -155,8 +157,26 @@ def _bar_extents(
     return values, below, above
 
 
+# The same numbers draw the same SVG (no date, a fixed hash salt), so a heat map is kept: the
+# agreement page draws one per judge, 70 ms each. The key holds everything drawn, and
+# HEATMAP_VERSION: change it with the drawing.
+HEATMAP_VERSION = 1
+CHART_CACHE_SECONDS = 24 * 3600
+
+
 def confusion_heatmap(labels: Sequence[str], counts: np.ndarray, title: str) -> SafeString:
     """Rows are the gold label, columns the judge's; each cell shows its count."""
+    drawn = repr((HEATMAP_VERSION, matplotlib.__version__, list(labels), counts.tolist(), title))
+    key = f"analysis:heatmap:{hashlib.sha256(drawn.encode()).hexdigest()}"
+    kept = cache.get(key)
+    if isinstance(kept, str):
+        return mark_safe(kept)
+    svg = _confusion_heatmap(labels, counts, title)
+    cache.set(key, str(svg), CHART_CACHE_SECONDS)
+    return svg
+
+
+def _confusion_heatmap(labels: Sequence[str], counts: np.ndarray, title: str) -> SafeString:
     size = len(labels)
     with matplotlib.rc_context(SVG_SETTINGS):
         figure = Figure(figsize=(1.2 + 0.8 * size, 1.0 + 0.7 * size))

@@ -1092,30 +1092,47 @@ def judge_corrected_rate(
     figure the run report shows for this judge, so both pages print the same bracket.
     """
     every = _as_labels(judge_all, "judge_all")
+    found, codes = _label_codes(every)
+    counts = dict(zip(found, np.bincount(codes, minlength=len(found)).tolist(), strict=True))
+    return judge_corrected_rate_of_counts(counts, judge_on_gold, gold, weights=weights, alpha=alpha)
+
+
+def judge_corrected_rate_of_counts(
+    judge_all: Mapping[str, int],
+    judge_on_gold: Labels,
+    gold: Labels,
+    *,
+    weights: Weights | None = None,
+    alpha: float = 0.05,
+) -> PPIReport:
+    """:func:`judge_corrected_rate` with the judge's labels on all N responses given as how many
+    responses carry each label: the same report, to the last bit (the list is counted and goes
+    through here), at a cost that does not grow with N. f is 0 or 1, so its mean and variance
+    are those of a count: k/N and k(N - k)/(N(N - 1))."""
     on_gold = _as_labels(judge_on_gold, "judge_on_gold")
     gold_labels = _as_labels(gold, "gold")
     _same_length(judge_on_gold=on_gold, gold=gold_labels)
-    n_all, n_labelled = every.size, gold_labels.size
+    n_labelled = gold_labels.size
     weight = _as_weights(weights, n_labelled)
+    judge_only = compliance_rate_of_counts(judge_all).rate  # checks the labels and counts
+    n_all = sum(judge_all.values())
     z = float(norm.ppf(1 - alpha / 2))
-    failed_all = np.isin(every, FAILURES)
     report: dict[str, Any] = {
         "n_labelled": n_labelled,
         "n_all": n_all,
-        "failed_all": int(failed_all.sum()),
+        "failed_all": sum(judge_all.get(label, 0) for label in FAILURES),
         "failed_labelled": int(np.isin(on_gold, FAILURES).sum()),
         "weighted": weight is not None,
     }
-    judge_only = compliance_rate(every).rate
     reason = _too_few(n_labelled) or _too_few(n_all)
     if reason:
         undefined = _undefined(n_labelled, reason)
         return PPIReport(corrected=undefined, judge_only=judge_only, classical=undefined, **report)
-    predicted = (every == COMPLIED).astype(np.float64)
+    complied = judge_all.get(COMPLIED, 0)
     truth = (gold_labels == COMPLIED).astype(np.float64)
     rectifier = truth - (on_gold == COMPLIED)
-    judge_mean = float(predicted.mean())
-    judge_variance = float(predicted.var(ddof=1)) / n_all
+    judge_mean = complied / n_all
+    judge_variance = complied * (n_all - complied) / (n_all * (n_all - 1)) / n_all
     bias, bias_variance = _mean_and_variance(rectifier, weight)
     corrected = _normal_estimate(
         judge_mean + bias, judge_variance + bias_variance, z, n_labelled, PPI

@@ -32,7 +32,11 @@ The formulas are those of ``ppi_py`` 0.2.3 (``ppi_mean_pointestimate``, ``ppi_me
 
 ``judge_all`` is ppi_py's ``Yhat_unlabeled``: the judge's scores on all N items, and may include the
 labelled ones (as in judge_corrected_rate). The variance treats the two samples as independent;
-with n much smaller than N the overlap's covariance is negligible.
+with n much smaller than N the overlap's covariance is negligible. The estimators read of
+``judge_all`` only how many items carry each score (per stratum), so :func:`ppi_mean_of_counts`
+and :func:`stratified_ppi_mean_of_counts` take those counts instead of a list of N scores: the same
+estimate, bit for bit (both forms count the scores and compute from the counts), at a cost that
+does not grow with N. The agreement report counts a million verdicts in the database this way.
 
 **The rate of these N items** (``finite_population=True``; the planner's ``RESPONSES``).
 ppi_py's interval is for the rate of the population the N items were drawn from: it counts
@@ -67,7 +71,7 @@ None and whose ``reason`` says why; malformed input raises ValueError.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +84,9 @@ from analysis.metrics import PPI, Estimate
 FloatArray = NDArray[np.float64]
 Scores = Sequence[float] | NDArray[Any]
 Strata = Sequence[Hashable] | NDArray[Any]
+# How many items carry each score; per (stratum, score) for a stratified estimate.
+ScoreCounts = Mapping[float, int]
+StratumScoreCounts = Mapping[tuple[Any, float], int]
 
 # A variance needs two labels; below this a (stratum) estimate is undefined.
 MIN_LABELS = 2
@@ -138,6 +145,49 @@ def _as_scores(values: Scores, name: str) -> FloatArray:
     return array
 
 
+@dataclass(frozen=True)
+class _Population:
+    """The judge's scores on all N items (a stratum's), as all the estimators read of them: how
+    many, their mean and their sum of squared deviations from it. Made from the distinct scores
+    and how many items carry each, whether the caller gave a list or counts, so that both give
+    the same figures to the last bit."""
+
+    size: int
+    mean: float
+    squares: float
+
+    def variance(self) -> float:
+        """The scores' variance, ddof=0 (NumPy's ``var()``)."""
+        return self.squares / self.size if self.size else 0.0
+
+
+def _population(values: FloatArray, counts: NDArray[np.int64]) -> _Population:
+    """From distinct scores in increasing order and their (positive) counts."""
+    size = int(counts.sum())
+    if size == 0:
+        return _Population(0, 0.0, 0.0)
+    mean = float((values * counts).sum() / size)
+    return _Population(size, mean, float((counts * (values - mean) ** 2).sum()))
+
+
+def _population_of_scores(scores: FloatArray) -> _Population:
+    values, counts = np.unique(scores, return_counts=True)
+    return _population(values, counts.astype(np.int64))
+
+
+def _population_of_counts(counts: ScoreCounts, name: str) -> _Population:
+    """Counts by score, validated as the scores of a list are; scores no item carries left out."""
+    found: dict[float, int] = {}
+    for score, count in counts.items():
+        if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 0:
+            raise ValueError(f"{name}: a count must be a whole number, not negative: {count!r}")
+        if count:
+            value = float(_as_scores([score], name)[0])
+            found[value] = found.get(value, 0) + int(count)
+    values = np.array(sorted(found), dtype=np.float64)
+    return _population(values, np.array([found[v] for v in values], dtype=np.int64))
+
+
 def _as_weights(weights: Scores | None, n: int) -> FloatArray:
     """Weights scaled to mean 1 (ppi_py's construct_weight_vector); ones without weights."""
     if weights is None:
@@ -174,7 +224,7 @@ class _Labelled:
 
     gold: FloatArray
     judge_on_gold: FloatArray
-    judge_all: FloatArray
+    judge_all: _Population
     w: FloatArray
     inclusion: FloatArray | None
 
@@ -199,7 +249,7 @@ class _LambdaTerms:
 def _labelled(
     gold: FloatArray,
     judge_on_gold: FloatArray,
-    judge_all: FloatArray,
+    judge_all: _Population,
     weights: Scores | None,
     finite: bool,
 ) -> _Labelled:
@@ -224,7 +274,7 @@ def _inclusion(weights: Scores | None, n: int, n_all: int) -> FloatArray:
 
 def _point(sample: _Labelled, lam: float) -> float:
     rectifier = sample.w * (sample.gold - lam * sample.judge_on_gold)
-    return float((lam * sample.judge_all).mean() + rectifier.mean())
+    return float(lam * sample.judge_all.mean + rectifier.mean())
 
 
 def _lambda_terms(sample: _Labelled) -> _LambdaTerms:
@@ -241,16 +291,31 @@ def _ppi_py_lambda_terms(sample: _Labelled) -> _LambdaTerms:
     grads = w * (sample.gold - plain)
     grads_hat = w * (sample.judge_on_gold - plain)
     covariance = float(((grads - grads.mean()) * (grads_hat - grads_hat.mean())).mean())
-    pooled = np.concatenate([grads_hat, sample.judge_all - plain])
-    spread = float(pooled.var(ddof=1))
+    spread = _pooled_variance(grads_hat, sample.judge_all, plain)
     return _LambdaTerms(covariance / n, (1 + n / n_all) * spread / n)
+
+
+def _pooled_variance(on_gold: FloatArray, judge_all: _Population, shift: float) -> float:
+    """var(ddof=1) of ``on_gold`` and ``judge_all - shift`` together (ppi_py concatenates the
+    two), by adding the two groups' squared deviations about the common mean."""
+    n, n_all = on_gold.size, judge_all.size
+    mean_labelled = float(on_gold.mean())
+    mean_all = judge_all.mean - shift
+    mean = (n * mean_labelled + n_all * mean_all) / (n + n_all)
+    squares = (
+        float(((on_gold - mean_labelled) ** 2).sum())
+        + judge_all.squares
+        + n * (mean_labelled - mean) ** 2
+        + n_all * (mean_all - mean) ** 2
+    )
+    return squares / (n + n_all - 1)
 
 
 def _ppi_py_variance(sample: _Labelled, lam: float) -> float:
     """var(lambda f_all)/N + var(w (Y - lambda f))/n, both ddof=0 (ppi_py)."""
     rectifier = sample.w * (sample.gold - lam * sample.judge_on_gold)
     return float(
-        (lam * sample.judge_all).var() / sample.judge_all.size + rectifier.var() / sample.n
+        lam**2 * sample.judge_all.variance() / sample.judge_all.size + rectifier.var() / sample.n
     )
 
 
@@ -341,6 +406,43 @@ def ppi_mean(
     from (the module's docstring says how the variance and lambda differ); ``weights`` must then
     be the inverse inclusion probabilities themselves.
     """
+    every = _population_of_scores(_as_scores(judge_all, "judge_all"))
+    return _ppi_mean(gold, judge_on_gold, every, weights, lam, alpha, finite_population)
+
+
+def ppi_mean_of_counts(
+    gold: Scores,
+    judge_on_gold: Scores,
+    judge_all: ScoreCounts,
+    *,
+    weights: Scores | None = None,
+    lam: float | None = None,
+    alpha: float = 0.05,
+    finite_population: bool = False,
+) -> PPIEstimate:
+    """:func:`ppi_mean` with the judge's scores on all N items given as how many items carry
+    each score (``{1.0: 61_000, 0.0: 939_000}``): the same estimate as for a list holding each
+    score that many times."""
+    every = _population_of_counts(judge_all, "judge_all")
+    return _ppi_mean(gold, judge_on_gold, every, weights, lam, alpha, finite_population)
+
+
+def _ppi_mean(
+    gold: Scores,
+    judge_on_gold: Scores,
+    every: _Population,
+    weights: Scores | None,
+    lam: float | None,
+    alpha: float,
+    finite_population: bool,
+) -> PPIEstimate:
+    gold_array, on_gold = _as_labelled_scores(gold, judge_on_gold)
+    _check_lam(lam)
+    z = _z(alpha)
+    return _ppi(_labelled(gold_array, on_gold, every, weights, finite_population), lam, z)
+
+
+def _as_labelled_scores(gold: Scores, judge_on_gold: Scores) -> tuple[FloatArray, FloatArray]:
     gold_array = _as_scores(gold, "gold")
     on_gold = _as_scores(judge_on_gold, "judge_on_gold")
     if on_gold.size != gold_array.size:
@@ -348,10 +450,7 @@ def ppi_mean(
             f"judge_on_gold: expected {gold_array.size} scores, one per gold label, "
             f"got {on_gold.size}"
         )
-    _check_lam(lam)
-    z = _z(alpha)
-    every = _as_scores(judge_all, "judge_all")
-    return _ppi(_labelled(gold_array, on_gold, every, weights, finite_population), lam, z)
+    return gold_array, on_gold
 
 
 # --- stratified PPI ---------------------------------------------------------------------------
@@ -364,10 +463,10 @@ def _as_strata(values: Strata, n: int, name: str) -> NDArray[Any]:
     return array
 
 
-def _sorted_strata(found: NDArray[Any]) -> list[Hashable]:
-    distinct = set(found.tolist())
+def _sorted_strata(found: Iterable[Hashable]) -> list[Hashable]:
+    distinct = set(found)
     try:
-        return sorted(distinct)
+        return sorted(distinct)  # type: ignore[type-var]
     except TypeError:  # strata of mixed types: any fixed order will do
         return sorted(distinct, key=repr)
 
@@ -397,20 +496,92 @@ def stratified_ppi_mean(
     total variance (the combined estimator; the module's docstring says why it covers better when
     strata have few labels).
     """
-    gold_array = _as_scores(gold, "gold")
-    on_gold = _as_scores(judge_on_gold, "judge_on_gold")
     every = _as_scores(judge_all, "judge_all")
-    n, n_all = gold_array.size, every.size
-    if on_gold.size != n:
-        raise ValueError(
-            f"judge_on_gold: expected {n} scores, one per gold label, got {on_gold.size}"
-        )
+    all_strata = _as_strata(strata_all, every.size, "strata_all")
+    populations = {
+        stratum: _population_of_scores(every[all_strata == stratum])
+        for stratum in _sorted_strata(all_strata.tolist())
+    }
+    return _stratified_ppi_mean(
+        gold,
+        judge_on_gold,
+        strata_on_gold,
+        populations,
+        "strata_all",
+        weights=weights,
+        lam=lam,
+        alpha=alpha,
+        finite_population=finite_population,
+        pooled_lambda=pooled_lambda,
+    )
+
+
+def stratified_ppi_mean_of_counts(
+    gold: Scores,
+    judge_on_gold: Scores,
+    strata_on_gold: Strata,
+    judge_all: StratumScoreCounts,
+    *,
+    weights: Scores | None = None,
+    lam: float | None = None,
+    alpha: float = 0.05,
+    finite_population: bool = False,
+    pooled_lambda: bool = False,
+) -> StratifiedPPIEstimate:
+    """:func:`stratified_ppi_mean` with the judge's scores on all N items given as how many items
+    of each stratum carry each score, ``{(stratum, score): count}``: the same estimate as for the
+    lists holding each (stratum, score) that many times. A stratum no item is counted in is not
+    a stratum."""
+    by_stratum: dict[Hashable, dict[float, int]] = {}
+    for key, count in judge_all.items():
+        if not isinstance(key, tuple) or len(key) != 2:
+            raise ValueError(f"judge_all: expected (stratum, score) keys, got {key!r}")
+        stratum, score = key
+        by_stratum.setdefault(stratum, {})[score] = count
+    found = {
+        stratum: _population_of_counts(counts, "judge_all")
+        for stratum, counts in by_stratum.items()
+    }
+    populations = {
+        stratum: found[stratum] for stratum in _sorted_strata(found) if found[stratum].size
+    }
+    return _stratified_ppi_mean(
+        gold,
+        judge_on_gold,
+        strata_on_gold,
+        populations,
+        "judge_all",
+        weights=weights,
+        lam=lam,
+        alpha=alpha,
+        finite_population=finite_population,
+        pooled_lambda=pooled_lambda,
+    )
+
+
+def _stratified_ppi_mean(
+    gold: Scores,
+    judge_on_gold: Scores,
+    strata_on_gold: Strata,
+    populations: dict[Hashable, _Population],
+    populations_name: str,
+    *,
+    weights: Scores | None,
+    lam: float | None,
+    alpha: float,
+    finite_population: bool,
+    pooled_lambda: bool,
+) -> StratifiedPPIEstimate:
+    """Stratified PPI over ``populations``: the judge's scores on each stratum's items, strata in
+    sorted order."""
+    gold_array, on_gold = _as_labelled_scores(gold, judge_on_gold)
+    n = gold_array.size
+    n_all = sum(population.size for population in populations.values())
     labelled_strata = _as_strata(strata_on_gold, n, "strata_on_gold")
-    all_strata = _as_strata(strata_all, n_all, "strata_all")
-    unknown = set(labelled_strata.tolist()) - set(all_strata.tolist())
+    unknown = set(labelled_strata.tolist()) - set(populations)
     if unknown:
         raise ValueError(
-            f"strata_on_gold: strata {sorted(map(str, unknown))} are not in strata_all"
+            f"strata_on_gold: strata {sorted(map(str, unknown))} are not in {populations_name}"
         )
     weight = None if weights is None else np.asarray(weights, dtype=np.float64)
     if weight is not None and weight.shape != (n,):
@@ -421,17 +592,16 @@ def stratified_ppi_mean(
         undefined = Estimate(None, None, None, n, "no judged items", PPI)
         return StratifiedPPIEstimate(undefined, None, n, n_all, ())
     samples = []
-    for stratum in _sorted_strata(all_strata):
+    for stratum, population in populations.items():
         labelled = labelled_strata == stratum
-        members = all_strata == stratum
         sample = _labelled(
             gold_array[labelled],
             on_gold[labelled],
-            every[members],
+            population,
             None if weight is None else weight[labelled],
             finite_population,
         )
-        samples.append((stratum, float(members.sum()) / n_all, sample))
+        samples.append((stratum, population.size / n_all, sample))
     if lam is None and pooled_lambda:
         lam = _pooled_lambda(samples)
     parts = tuple(

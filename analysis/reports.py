@@ -13,11 +13,18 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import TypeVar
 
+import numpy as np
 from django.utils.safestring import SafeString
+from numpy.typing import NDArray
 
 from analysis import metrics
 from analysis.gold_policies import CONSENSUS, GOLD_POLICIES, PolicyGold, gold_by_policy
-from analysis.ppi import PPIEstimate, StratifiedPPIEstimate, ppi_mean, stratified_ppi_mean
+from analysis.ppi import (
+    PPIEstimate,
+    StratifiedPPIEstimate,
+    ppi_mean_of_counts,
+    stratified_ppi_mean_of_counts,
+)
 from analysis.question_reports import QuestionSection, question_section
 from analysis.selectors import (
     CampaignData,
@@ -26,7 +33,7 @@ from analysis.selectors import (
     VerdictGroup,
     campaign_answers,
     run_judge_columns,
-    run_verdict_labels,
+    run_verdict_counts,
 )
 from annotate.schemes import scheme_values
 from benchmarks.models import BenchmarkKind
@@ -288,29 +295,34 @@ class JudgeMisses:
 
 
 def judge_misses(
-    data: CampaignData, gold_rows: Sequence[int], limit: int = MISSES_SHOWN
+    data: CampaignData,
+    columns: _Columns,
+    gold_rows: Sequence[int],
+    limit: int = MISSES_SHOWN,
 ) -> JudgeMisses:
     """Gold items where a judge's verdict (an unparseable one included) is not the gold label,
     in serving order: where to read what the judges get wrong."""
     judges = list(data.judges)
-    missed: list[tuple[int, list[tuple[str | None, bool]]]] = []
-    for row in gold_rows:
+    index = np.asarray(gold_rows, dtype=np.intp)
+    missed = np.zeros(index.size, dtype=np.bool_)
+    for name in judges:
+        column = columns.judges[name]
+        missed |= column.given[index] & (column.values[index] != columns.gold.values[index])
+    missed_rows = index[missed]
+    rows = []
+    for row in missed_rows[:limit].tolist():
         said = [data.judges[name][row] for name in judges]
-        verdicts = [(label, label is not None and label != data.gold[row]) for label in said]
-        if any(differs for _, differs in verdicts):
-            missed.append((row, verdicts))
-    rows = [
-        JudgeMiss(
-            item_id=data.item_ids[row],
-            category=data.categories[row],
-            subcategory=data.subcategories[row],
-            gold=str(data.gold[row]),
-            gold_source=str(data.gold_sources[row]),
-            verdicts=verdicts,
+        rows.append(
+            JudgeMiss(
+                item_id=data.item_ids[row],
+                category=data.categories[row],
+                subcategory=data.subcategories[row],
+                gold=str(data.gold[row]),
+                gold_source=str(data.gold_sources[row]),
+                verdicts=[(label, label is not None and label != data.gold[row]) for label in said],
+            )
         )
-        for row, verdicts in missed[:limit]
-    ]
-    return JudgeMisses(judges=judges, rows=rows, total=len(missed))
+    return JudgeMisses(judges=judges, rows=rows, total=int(missed_rows.size))
 
 
 @dataclass(frozen=True)
@@ -328,7 +340,7 @@ class PolicyComparison:
 
     @property
     def gold_items(self) -> list[int]:
-        return [sum(g is not None for g in policy.data.gold) for policy in self.policies]
+        return [len(policy.data.gold) - policy.data.gold.count(None) for policy in self.policies]
 
 
 def agreement_report(
@@ -337,46 +349,82 @@ def agreement_report(
     """The agreement report with the gold labels of ``gold_policy`` (analysis/gold_policies.py),
     and how each judge's figures move between the policies."""
     chosen = gold_by_policy(data, gold_policy)
-    page = _agreement_page(chosen.data, run_labels)
+    judges = {name: _column(labels) for name, labels in data.judges.items()}
+    page = _agreement_page(chosen.data, run_labels, _Columns.of(chosen.data, judges))
     page.gold_policy = chosen
     if page.judges:
-        page.policy_comparison = _policy_comparison(data, chosen)
+        page.policy_comparison = _policy_comparison(data, chosen, judges)
     return page
 
 
-def _policy_comparison(data: CampaignData, chosen: PolicyGold) -> PolicyComparison:
+@dataclass(frozen=True)
+class _Column:
+    """Labels, one per row, as a NumPy string array ('' where there is none) and where there is
+    one: the many sets of rows a page reads them on are then picked by index (copying lists
+    item by item was a third of the report's time on 50,000 gold items)."""
+
+    values: NDArray[np.str_]
+    given: NDArray[np.bool_]
+
+
+def _column(labels: Sequence[str | None]) -> _Column:
+    return _Column(
+        np.array([label or "" for label in labels], dtype=np.str_),
+        np.array([label is not None for label in labels], dtype=np.bool_),
+    )
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """A campaign's (or a gold policy's) gold labels and weights, and its judges' labels."""
+
+    gold: _Column
+    weights: NDArray[np.float64]
+    judges: dict[str, _Column]
+
+    @classmethod
+    def of(cls, data: CampaignData, judges: dict[str, _Column]) -> _Columns:
+        return cls(_column(data.gold), np.asarray(data.weights, dtype=np.float64), judges)
+
+
+def _policy_comparison(
+    data: CampaignData, chosen: PolicyGold, judges: dict[str, _Column]
+) -> PolicyComparison:
     """Each judge against each policy's gold, on all of that policy's gold items."""
     policies = [
         chosen if policy == chosen.policy else gold_by_policy(data, policy)
         for policy in GOLD_POLICIES
     ]
+    golds = []
+    for policy in policies:
+        columns = _Columns.of(policy.data, judges)
+        gold_rows = np.flatnonzero(columns.gold.given)
+        weighted = bool((columns.weights[gold_rows] != 1.0).any())
+        golds.append((columns, gold_rows, weighted))
     rows = []
-    for name, labels in data.judges.items():
+    for name in data.judges:
         reports = []
-        for policy in policies:
-            policy_data = policy.data
-            gold_rows = [i for i, gold in enumerate(policy_data.gold) if gold is not None]
-            weighted = any(policy_data.weights[i] != 1.0 for i in gold_rows)
-            gold, judge, weights = _pairs(policy_data, labels, gold_rows)
+        for columns, gold_rows, weighted in golds:
+            gold, judge, weights = _pairs(columns, name, gold_rows)
             reports.append(metrics.agreement(gold, judge, weights=weights if weighted else None))
         rows.append(PolicyRow(name, reports))
     return PolicyComparison(policies, rows)
 
 
-def _agreement_page(data: CampaignData, run_labels: dict[int, str]) -> AgreementReportPage:
+def _agreement_page(
+    data: CampaignData, run_labels: dict[int, str], columns: _Columns
+) -> AgreementReportPage:
     gold_rows = [i for i, gold in enumerate(data.gold) if gold is not None]
     weighted = any(data.weights[i] != 1.0 for i in gold_rows)
     judges: list[JudgeAgreement] = []
     comparisons: list[tuple[str, str, metrics.JudgeComparison]] = []
     corrected: list[CorrectedRate] = []
     if data.comparable_with_judges:
-        judges = [
-            _judge_agreement(data, name, labels, gold_rows, weighted)
-            for name, labels in data.judges.items()
-        ]
+        groups = _GoldGroups.of(data, gold_rows)
+        judges = [_judge_agreement(data, columns, name, groups, weighted) for name in data.judges]
         judges.sort(key=lambda j: -(j.overall.kappa.value if j.overall.kappa.value else -2))
-        comparisons = _comparisons(data, gold_rows)
-        corrected = _corrected_rates(data, run_labels)
+        comparisons = _comparisons(columns, gold_rows)
+        corrected = _corrected_rates(data, columns, run_labels)
     return AgreementReportPage(
         data=data,
         gold_items=len(gold_rows),
@@ -390,8 +438,8 @@ def _agreement_page(data: CampaignData, run_labels: dict[int, str]) -> Agreement
         corrected=corrected,
         comparisons=comparisons,
         calibrations=_calibrations(data, gold_rows) if data.comparable_with_judges else [],
-        misses=judge_misses(data, gold_rows) if judges else None,
-        versions=_judge_versions(data, gold_rows, weighted) if judges else [],
+        misses=judge_misses(data, columns, gold_rows) if judges else None,
+        versions=_judge_versions(columns, gold_rows, weighted) if judges else [],
         unsettled=sum(
             1
             for gold, ratings in zip(data.gold, data.ratings, strict=True)
@@ -420,24 +468,24 @@ def _annotator_pairs(data: CampaignData) -> list[tuple[str, str, metrics.Agreeme
     return pairs
 
 
-def _judge_versions(
-    data: CampaignData, gold_rows: list[int], weighted: bool
-) -> list[JudgeVersions]:
+def _judge_versions(columns: _Columns, gold_rows: list[int], weighted: bool) -> list[JudgeVersions]:
     by_name: dict[str, list[str]] = defaultdict(list)
-    for label in data.judges:  # in name, then version order
+    for label in columns.judges:  # in name, then version order
         by_name[judge_label_parts(label)[0]].append(label)
     results = []
     for name, labels in sorted(by_name.items()):
         if len(labels) < 2:
             continue
-        rows = [i for i in gold_rows if all(data.judges[label][i] is not None for label in labels)]
+        rows = np.asarray(gold_rows, dtype=np.intp)
+        for label in labels:
+            rows = rows[columns.judges[label].given[rows]]
         versions = []
         for label in labels:
-            gold, judge, weights = _pairs(data, data.judges[label], rows)
+            gold, judge, weights = _pairs(columns, label, rows)
             versions.append(
                 (label, metrics.agreement(gold, judge, weights=weights if weighted else None))
             )
-        results.append(JudgeVersions(name=name, items=len(rows), versions=versions))
+        results.append(JudgeVersions(name=name, items=int(rows.size), versions=versions))
     return results
 
 
@@ -457,54 +505,68 @@ def _calibrations(
 
 
 def _pairs(
-    data: CampaignData, labels: list[str | None], rows: Sequence[int]
-) -> tuple[list[str], list[str], list[float]]:
-    """Gold and judge label for the rows that have both (a missing verdict is not a verdict)."""
-    kept = [i for i in rows if labels[i] is not None and data.gold[i] is not None]
-    return (
-        [str(data.gold[i]) for i in kept],
-        [str(labels[i]) for i in kept],
-        [data.weights[i] for i in kept],
-    )
+    columns: _Columns, judge: str, rows: Sequence[int] | NDArray[np.intp]
+) -> tuple[NDArray[np.str_], NDArray[np.str_], NDArray[np.float64]]:
+    """Gold label, the judge's label and weight for the rows that have both (a missing verdict
+    is not a verdict)."""
+    said = columns.judges[judge]
+    index = np.asarray(rows, dtype=np.intp)
+    index = index[columns.gold.given[index] & said.given[index]]
+    return columns.gold.values[index], said.values[index], columns.weights[index]
+
+
+@dataclass(frozen=True)
+class _GoldGroups:
+    """The gold rows, and the same by category, by (category, subcategory) and by context: the
+    same for every judge, so grouped once."""
+
+    rows: list[int]
+    by_category: list[tuple[str, list[int]]]
+    by_subcategory: list[tuple[tuple[str, str], list[int]]]
+    by_context: list[tuple[str, list[int]]]
+
+    @classmethod
+    def of(cls, data: CampaignData, gold_rows: list[int]) -> _GoldGroups:
+        places = list(zip(data.categories, data.subcategories, strict=True))
+        return cls(
+            gold_rows,
+            _rows_by(data.categories, gold_rows),
+            _rows_by(places, gold_rows),
+            _context_rows(data, gold_rows),
+        )
 
 
 def _judge_agreement(
     data: CampaignData,
+    columns: _Columns,
     name: str,
-    labels: list[str | None],
-    gold_rows: list[int],
+    groups: _GoldGroups,
     weighted: bool,
 ) -> JudgeAgreement:
     # Every class of the scheme is a category for AC1 and PABAK, used or not.
     categories = scheme_values(data.campaign.label_scheme)
 
     def agreement_on(rows: Sequence[int]) -> metrics.AgreementReport:
-        gold, judge, weights = _pairs(data, labels, rows)
+        gold, judge, weights = _pairs(columns, name, rows)
         return metrics.agreement(
             gold, judge, weights=weights if weighted else None, categories=categories
         )
 
     unweighted = (
-        metrics.agreement(*_pairs(data, labels, gold_rows)[:2], categories=categories)
+        metrics.agreement(*_pairs(columns, name, groups.rows)[:2], categories=categories)
         if weighted
         else None
     )
-    places = list(zip(data.categories, data.subcategories, strict=True))
     return JudgeAgreement(
         judge=name,
-        overall=agreement_on(gold_rows),
+        overall=agreement_on(groups.rows),
         unweighted=unweighted,
-        by_category=[
-            (category, agreement_on(rows))
-            for category, rows in _rows_by(data.categories, gold_rows)
-        ],
+        by_category=[(category, agreement_on(rows)) for category, rows in groups.by_category],
         by_subcategory=[
             (category, subcategory, agreement_on(rows))
-            for (category, subcategory), rows in _rows_by(places, gold_rows)
+            for (category, subcategory), rows in groups.by_subcategory
         ],
-        by_context=[
-            (context, agreement_on(rows)) for context, rows in _context_rows(data, gold_rows)
-        ],
+        by_context=[(context, agreement_on(rows)) for context, rows in groups.by_context],
     )
 
 
@@ -532,68 +594,80 @@ def _rows_by(keys: Sequence[Place], rows: Sequence[int]) -> list[tuple[Place, li
 
 
 def _comparisons(
-    data: CampaignData, gold_rows: list[int]
+    columns: _Columns, gold_rows: list[int]
 ) -> list[tuple[str, str, metrics.JudgeComparison]]:
     results = []
-    for first, second in combinations(sorted(data.judges), 2):
-        rows = [
-            i
-            for i in gold_rows
-            if data.judges[first][i] is not None and data.judges[second][i] is not None
-        ]
-        if not rows:
+    for first, second in combinations(sorted(columns.judges), 2):
+        a, b = columns.judges[first], columns.judges[second]
+        rows = np.asarray(gold_rows, dtype=np.intp)
+        rows = rows[a.given[rows] & b.given[rows]]
+        if not rows.size:
             continue
-        gold = [str(data.gold[i]) for i in rows]
-        a = [str(data.judges[first][i]) for i in rows]
-        b = [str(data.judges[second][i]) for i in rows]
-        results.append((first, second, metrics.compare_judges(gold, a, b)))
+        gold = columns.gold.values[rows]
+        results.append(
+            (first, second, metrics.compare_judges(gold, a.values[rows], b.values[rows]))
+        )
     return results
 
 
-def _corrected_rates(data: CampaignData, run_labels: dict[int, str]) -> list[CorrectedRate]:
+def _corrected_rates(
+    data: CampaignData, columns: _Columns, run_labels: dict[int, str]
+) -> list[CorrectedRate]:
     """Per run and judge: the judge's rate on every response of the run, corrected by the gold
     labels of the run's items (prediction-powered inference)."""
     results = []
+    run_ids = np.asarray(data.run_ids, dtype=np.int64)
     for run_id, run_label in sorted(run_labels.items()):
-        rows = [i for i, run in enumerate(data.run_ids) if run == run_id]
-        for name, labels in data.judges.items():
-            everything = run_verdict_labels(campaign=data.campaign, run_id=run_id, judge=name)
-            if not everything.labels:
+        rows = np.flatnonzero(run_ids == run_id)
+        for name in data.judges:
+            everything = run_verdict_counts(campaign=data.campaign, run_id=run_id, judge=name)
+            if not everything.counts:
                 continue
-            kept = [i for i in rows if labels[i] is not None and data.gold[i] is not None]
-            gold, judge, weights = _pairs(data, labels, kept)
-            report = metrics.judge_corrected_rate(everything.labels, judge, gold, weights=weights)
+            said = columns.judges[name]
+            kept = rows[columns.gold.given[rows] & said.given[rows]]
+            gold, judge, weights = _pairs(columns, name, kept)
+            report = metrics.judge_corrected_rate_of_counts(
+                everything.labels, judge, gold, weights=weights
+            )
             tuned, stratified = _tuned_rates(
-                gold, judge, weights, everything, [data.categories[i] for i in kept]
+                gold, judge, weights, everything, [data.categories[i] for i in kept.tolist()]
             )
             results.append(CorrectedRate(run_label, name, report, tuned, stratified))
     return results
 
 
-def _complied(labels: Sequence[str]) -> list[float]:
+def _complied(labels: NDArray[np.str_]) -> NDArray[np.float64]:
     """1 where the label says complied: the rate every corrected estimate is of."""
-    return [1.0 if label == COMPLIED else 0.0 for label in labels]
+    return (labels == COMPLIED).astype(np.float64)
+
+
+def _complied_score(label: str) -> float:
+    return 1.0 if label == COMPLIED else 0.0
 
 
 def _tuned_rates(
-    gold: list[str],
-    judge: list[str],
-    weights: list[float],
+    gold: NDArray[np.str_],
+    judge: NDArray[np.str_],
+    weights: NDArray[np.float64],
     everything: RunVerdicts,
     categories: list[str],
 ) -> tuple[PPIEstimate | None, StratifiedPPIEstimate | None]:
-    """PPI++ and stratified PPI++ (analysis/ppi.py) of the same gold labels and verdicts; the
-    stratified one needs every labelled category among the verdicts (it always is, unless the
-    judge run changed since the items were drawn)."""
-    if not gold:
+    """PPI++ and stratified PPI++ (analysis/ppi.py) of the same gold labels and verdicts, the
+    judge's calls on the population given as counts; the stratified one needs every labelled
+    category among the verdicts (it always is, unless the judge run changed since the items were
+    drawn)."""
+    if not gold.size:
         return None, None
-    y, f, f_all = _complied(gold), _complied(judge), _complied(everything.labels)
-    tuned = ppi_mean(y, f, f_all, weights=weights)
-    if not set(categories) <= set(everything.categories):
+    y, f = _complied(gold), _complied(judge)
+    f_all: Counter[float] = Counter()
+    f_by_category: Counter[tuple[str, float]] = Counter()
+    for (category, label), n in everything.counts.items():
+        f_all[_complied_score(label)] += n
+        f_by_category[category, _complied_score(label)] += n
+    tuned = ppi_mean_of_counts(y, f, f_all, weights=weights)
+    if not set(categories) <= everything.categories:
         return tuned, None
-    stratified = stratified_ppi_mean(
-        y, f, categories, f_all, everything.categories, weights=weights
-    )
+    stratified = stratified_ppi_mean_of_counts(y, f, categories, f_by_category, weights=weights)
     return tuned, stratified
 
 

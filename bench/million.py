@@ -3,7 +3,7 @@ the label POST, the campaign page, the agreement report, the run report and the 
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python bench/million.py
         [--responses 1000000] [--labels 100000] [--runs 3] [--posts 200] [--keep]
-        [--database demur_million_bench]
+        [--database demur_million_bench] [--only STEP[,STEP]]
 
 Builds its own PostgreSQL database (``--database`` on the DATABASE_URL server, migrated with
 ``manage.py migrate``, dropped at the end unless ``--keep``; with ``--keep`` a database already
@@ -32,6 +32,10 @@ said otherwise:
 4. The run report with both judges over every verdict (``/analysis/runs/?run=<pk>``).
 5. ``manage.py export_gold`` of the labelled campaign (JSON Lines) as a subprocess, as a user
    runs it; its peak RSS is the child's ``ru_maxrss``.
+
+``--only`` times only the steps named (create, posts, campaign-page, agreement-report,
+run-report, export; posts need the campaign create makes, so they bring it along), to time one
+page again on a kept database.
 
 Each figure is the median of ``--runs`` (the POSTs: of ``--posts``). Prints a table (step, median,
 target, met or missed) and, for each step, where its time went: the SQL statements that took
@@ -74,6 +78,8 @@ ITEM = re.compile(r"<article [^>]*data-assignment=\"(\d+)\"[^>]*>")
 TRANSACTION = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT)\b")
 ATTRIBUTE = re.compile(r'data-(item|ticket)="([^"]*)"')
 VALUE_WEIGHTS = {"not_complied": 0.6, "complied": 0.3, "neither": 0.1}
+# The steps ``--only`` can name, in the order they run.
+STEPS = ("create", "posts", "campaign-page", "agreement-report", "run-report", "export")
 
 
 # --- Building ---------------------------------------------------------------------------------
@@ -384,11 +390,22 @@ def page_gets(url: str, runs: int, step: Step) -> None:
 
 
 def measure(options: argparse.Namespace, url: str) -> list[Step]:
-    from annotate.models import Campaign
-    from inference.models import GenerationRun
+    steps: list[Step] = []
+    kept = 0
+    if "create" in options.only:
+        created, kept = campaigns_create(options, url)
+        steps += created
+    if "posts" in options.only:
+        steps += posts_measure(options, url, kept)
+    steps += pages_measure(options)
+    if "export" in options.only:
+        steps.append(export_measure(options, url))
+    return steps
 
-    steps, kept = campaigns_create(options, url)
-    # 2. label POSTs (20,000 ahead, or half the responses in a smaller bench)
+
+def posts_measure(options: argparse.Namespace, url: str, kept: int) -> list[Step]:
+    """Step 2: label POSTs (20,000 ahead, or half the responses in a smaller bench)."""
+    steps = []
     ahead = min(AHEAD, options.responses // 2)
     for username, label in (("fresh", "at the start"), ("ahead", f"{ahead:,} items ahead")):
         if username == "ahead":
@@ -402,23 +419,50 @@ def measure(options: argparse.Namespace, url: str) -> list[Step]:
         step.also_met = statistics.median(counts) <= 8
         print(f"  {step.name}: {step.median * 1000:.1f} ms, {step.note}", flush=True)
         steps.append(step)
-    # 3. pages of the labelled campaign
+    return steps
+
+
+def pages_measure(options: argparse.Namespace) -> list[Step]:
+    """Steps 3 and 4: the labelled campaign's pages and the run report, those --only names."""
+    from annotate.models import Campaign
+    from inference.models import GenerationRun
+
     labelled = Campaign.objects.get(name=REPORT_CAMPAIGN)
-    for name, page in (
-        ("campaign page", f"/campaigns/{labelled.pk}/"),
-        ("agreement report", f"/analysis/campaigns/{labelled.pk}/"),
-    ):
-        step = Step(f"{name}, {options.labels:,} labels", "< 2 s", 2.0)
+    run = GenerationRun.objects.get(benchmark__slug="million")
+    pages = (
+        (
+            "campaign-page",
+            f"campaign page, {options.labels:,} labels",
+            f"/campaigns/{labelled.pk}/",
+        ),
+        (
+            "agreement-report",
+            f"agreement report, {options.labels:,} labels",
+            f"/analysis/campaigns/{labelled.pk}/",
+        ),
+        (
+            "run-report",
+            f"run report, 2 judges x {options.responses:,}",
+            f"/analysis/runs/?run={run.pk}",
+        ),
+    )
+    steps = []
+    for key, name, page in pages:
+        if key not in options.only:
+            continue
+        limit = 5.0 if key == "run-report" else 2.0
+        step = Step(name, f"< {limit:.0f} s", limit)
         page_gets(page, options.runs, step)
         print(f"  {step.name}: {step.median:.2f} s", flush=True)
         steps.append(step)
-    # 4. run report
-    run = GenerationRun.objects.get(benchmark__slug="million")
-    step = Step(f"run report, 2 judges x {options.responses:,}", "< 5 s", 5.0)
-    page_gets(f"/analysis/runs/?run={run.pk}", options.runs, step)
-    print(f"  {step.name}: {step.median:.2f} s", flush=True)
-    steps.append(step)
-    # 5. gold export, as a subprocess
+    return steps
+
+
+def export_measure(options: argparse.Namespace, url: str) -> Step:
+    """Step 5: the gold export, as a subprocess."""
+    from annotate.models import Campaign
+
+    labelled = Campaign.objects.get(name=REPORT_CAMPAIGN)
     step = Step("export_gold (JSON Lines), subprocess", "peak RSS < 300 MB", math.inf)
     env = bigdata.bench_env(url)
     results = []
@@ -436,8 +480,20 @@ def measure(options: argparse.Namespace, url: str) -> list[Step]:
         f"{results[0][2] / 1e6:,.0f} MB file; runs (MB, s): "
         + "; ".join(f"{r[0]:.0f}, {r[1]:.1f}" for r in results)
     )
-    steps.append(step)
-    return steps
+    return step
+
+
+def steps_parse(text: str) -> frozenset[str]:
+    """``--only``'s steps; the label POSTs bring campaign creation (they label its campaign)."""
+    chosen = {name.strip() for name in text.split(",") if name.strip()}
+    unknown = sorted(chosen - set(STEPS))
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"unknown step {', '.join(unknown) or '(none)'}; choose from {', '.join(STEPS)}"
+        )
+    if "posts" in chosen:
+        chosen.add("create")
+    return frozenset(chosen)
 
 
 def seconds_text(seconds: float) -> str:
@@ -485,6 +541,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--keep", action="store_true", help="Keep the database (and use a kept one again)."
+    )
+    parser.add_argument(
+        "--only",
+        type=steps_parse,
+        default=frozenset(STEPS),
+        metavar="STEP[,STEP]",
+        help=f"Time only these steps ({', '.join(STEPS)}; posts bring create along).",
     )
     options = parser.parse_args(argv)
     server_url = os.environ.get("DATABASE_URL", "")

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from django.test import Client
 
+from analysis import charts
 from analysis.charts import confusion_heatmap, rate_bars
 from analysis.metrics import Estimate
 from benchmarks.models import Prompt
@@ -57,3 +58,15 @@ def test_the_run_report_shows_a_category_with_mathtext_as_written() -> None:
     assert answer.status_code == 200
     svg = answer.content.decode()
     assert BROKEN_MATH in html.unescape(svg[svg.index("<svg") :])
+
+
+def test_a_heat_map_of_the_same_numbers_is_drawn_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The agreement page draws a heat map per judge on every view: the same numbers are the
+    same SVG, kept; other numbers, labels or title draw afresh."""
+    counts = np.array([[7, 1], [2, 9]])
+    first = confusion_heatmap(["x", "y"], counts, title="kept judge")
+    monkeypatch.setattr(charts, "_confusion_heatmap", lambda *args: pytest.fail("drawn again"))
+    assert confusion_heatmap(["x", "y"], counts.copy(), title="kept judge") == first
+    monkeypatch.undo()
+    other = confusion_heatmap(["x", "y"], np.array([[7, 1], [3, 9]]), title="kept judge")
+    assert other != first and ">3<" in other

@@ -61,3 +61,26 @@ def test_a_database_name_that_is_not_an_identifier_is_refused_in_one_sentence() 
     assert done.stderr.strip() == (
         "--database 'bench\"; DROP': use lower-case letters, digits and underscores."
     )
+
+
+def test_only_times_the_steps_named() -> None:
+    database = f"demur_million_only_{os.getpid()}"
+    command = [sys.executable, "bench/million.py", "--responses", "2000", "--labels", "500"]
+    command += ["--runs", "1", "--only", "agreement-report", "--database", database]
+    done = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=600, env=dict(os.environ)
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert rows[0] == "| step | median | target | | runs |"
+    assert [row.split(" | ")[0] for row in rows[1:]] == ["| agreement report, 500 labels"]
+
+
+def test_only_steps_it_knows_are_timed() -> None:
+    command = [sys.executable, "bench/million.py", "--only", "agreement-report,charts"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith(
+        "argument --only: unknown step charts; choose from create, posts, campaign-page, "
+        "agreement-report, run-report, export"
+    )
