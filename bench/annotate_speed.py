@@ -369,7 +369,7 @@ def steps_timed(times: dict[str, list[float]]) -> Any:
 
 
 def queries_per_label(
-    run: Any, people: list[Any], posts: int = 60, warm: int = 30, ahead: int = 0
+    run: Any, people: list[Any], posts: int = 150, warm: int = 30, ahead: int = 0
 ) -> QueryProfile:
     """Labels posted by three annotators in turn (so that items get their third label and the
     gold-label step runs), each POST's queries counted and timed, with nothing else running.
@@ -925,7 +925,7 @@ def main() -> None:
                 f"overlap {OVERLAP}; built in {time.perf_counter() - setup_start:.1f} s"
             )
             profile_print(queries_per_label(run, people), "3 annotators in turn")
-            ahead = min(options.ahead, options.items - 200)
+            ahead = min(options.ahead, options.items - 500)  # room for its 330 POSTs
             if ahead > 0:
                 profile_print(
                     queries_per_label(run, people, ahead=ahead),

@@ -39,9 +39,10 @@ def gold_majority_refresh(
     whatever the number of items (a researcher's exclusion refreshes all of an annotator's).
 
     ``added``: the items only gained a label since the last refresh (a first label, not a
-    change). Then a majority gold label can be stale only where nothing is agreed among
-    ``overlap`` labels or more (a new label can tie a majority, never replace it, and fewer
-    labels never had one), which spares the label's hot path a DELETE."""
+    change). Then a majority gold label can be stale only where nothing is agreed among more
+    than ``overlap`` labels (a new label can tie a majority, never replace it, and an item that
+    had fewer than ``overlap`` labels before this one never had one), which spares the label's
+    hot path a DELETE."""
     values: dict[int, list[str]] = {item_id: [] for item_id in item_ids}
     rows = (
         figure_assignments(campaign)
@@ -58,7 +59,7 @@ def gold_majority_refresh(
     stale_possible = {
         item_id
         for item_id, value in agreed.items()
-        if not added or (value is None and len(values[item_id]) >= campaign.overlap)
+        if not added or (value is None and len(values[item_id]) > campaign.overlap)
     }
     _majority_gold_store(agreed, stale_possible)
     # A gold label may have come (something agreed) or gone (stale): the campaign's target
