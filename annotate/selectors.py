@@ -9,7 +9,7 @@ from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db.models import (
     Count,
     Exists,
@@ -425,7 +425,8 @@ def annotator_progress(*, campaign: Campaign, user: User) -> AnnotatorProgress:
 # label POST), yet between two counts it mostly changes by the annotator's own labels, one each.
 # So a count is kept for a few seconds and their labels since are taken off it; near the end,
 # where every item shows, or once it is older, it is counted again. Others' labels and the
-# annotator's skips show at the next count.
+# annotator's skips show at the next count. Each server process keeps its own counts (no round
+# trip to a shared cache): the labels since are read from the database, wherever they were made.
 BAR_RECOUNT_SECONDS = 15
 BAR_RECOUNT_BELOW = 100
 
@@ -438,19 +439,20 @@ def annotator_progress_for_bar(
     with ``recount``: the page as it opens)."""
     # The campaign's creation time keeps a new campaign that reuses a deleted one's id apart.
     key = f"annotate:bar:{campaign.pk}:{campaign.created_at.timestamp()}:{user.pk}"
-    counted: AnnotatorProgress | None = None if recount else cache.get(key)
+    kept = caches["process"]
+    counted: AnnotatorProgress | None = None if recount else kept.get(key)
     if counted is not None and counted.remaining >= BAR_RECOUNT_BELOW:
         done = _labelled_count(campaign=campaign, user=user)
         remaining = counted.remaining
         if not counted.remaining_capped:  # a capped count stays "at least the cap"
             remaining -= done - counted.done
         if remaining < BAR_RECOUNT_BELOW:
-            cache.delete(key)  # near the end: counted from the next label on
+            kept.delete(key)  # near the end: counted from the next label on
         return AnnotatorProgress(
             done=done, remaining=max(remaining, 0), remaining_capped=counted.remaining_capped
         )
     progress = annotator_progress(campaign=campaign, user=user)
-    cache.set(key, progress, BAR_RECOUNT_SECONDS)
+    kept.set(key, progress, BAR_RECOUNT_SECONDS)
     return progress
 
 

@@ -340,7 +340,12 @@ def cache_settings(redis_url: str) -> dict[str, Any]:
     }
 
 
-CACHES = {"default": {**cache_settings(REDIS_URL), "KEY_PREFIX": "demur"}}
+CACHES = {
+    "default": {**cache_settings(REDIS_URL), "KEY_PREFIX": "demur"},
+    # Hints a process may keep for itself, where a round trip to Redis would cost more than the
+    # hint saves (the progress bar's count, annotate/selectors.py).
+    "process": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "demur"},
+}
 # Sessions read from the cache, written through to the database: the label POST (the hot path)
 # reads its session without a database statement (issue 17).
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

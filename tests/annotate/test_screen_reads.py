@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.template.loader import render_to_string
 from django.test import Client
@@ -191,7 +191,7 @@ class Labeler:
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    cache.clear()
+    caches["process"].clear()
 
 
 def test_the_bar_counts_down_with_the_annotators_own_labels() -> None:
