@@ -40,19 +40,20 @@ class Part:
         concrete = self.model._meta.concrete_fields
         return [f.attname for f in concrete if self.fields is None or f.attname in self.fields]
 
-    def columns(self) -> list[str]:
+    def read(self) -> list[Any]:
+        """The model fields read, in ``attnames`` order."""
         concrete = {f.attname: f for f in self.model._meta.concrete_fields}
-        return [f"{self.alias}.{concrete[name].column}" for name in self.attnames]
+        return [concrete[name] for name in self.attnames]
+
+    def columns(self) -> list[str]:
+        return [f"{self.alias}.{field.column}" for field in self.read()]
 
     def converters(self) -> list[list[tuple[Converter, Any]]]:
         """Per field read, the ORM's converters for this database and their column."""
-        concrete = {f.attname: f for f in self.model._meta.concrete_fields}
         found = []
-        for name in self.attnames:
-            column = concrete[name].get_col(self.alias)
-            both = connection.ops.get_db_converters(column) + concrete[name].get_db_converters(
-                connection
-            )
+        for field in self.read():
+            column = field.get_col(self.alias)
+            both = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
             found.append([(converter, column) for converter in both])
         return found
 

@@ -134,6 +134,14 @@ def label_first(
     return None if row is None else FirstLabel(label_id=row[0], labels_on_item=row[1])
 
 
+# The sweep's question, asked on every label POST and rarely answered: expired reservations
+# (id, item id), locked, those another request holds skipped (annotate/services/serving.py).
+EXPIRED_LOCKED = """
+SELECT id, item_id FROM annotate_assignment WHERE status = %s AND expires_at < %s
+LIMIT %s FOR UPDATE SKIP LOCKED
+"""
+
+
 @dataclass(frozen=True)
 class Reserved:
     assignment_id: int

@@ -31,7 +31,7 @@ from accounts.prepared import prepared_cursor
 from annotate.models import Assignment, AssignmentStatus, Campaign, CheckKind, Item
 from annotate.selectors import served_to
 from annotate.services.errors import LabelError
-from annotate.services.hot_path import Unmet, in_one_statement, reserve_next
+from annotate.services.hot_path import EXPIRED_LOCKED, Unmet, in_one_statement, reserve_next
 from annotate.services.quality import annotator_is_paused
 from annotate.targets import has_target, served_no_more
 
@@ -203,12 +203,6 @@ def _expired_locked() -> list[tuple[int, int]]:
     with prepared_cursor() as cursor:
         cursor.execute(EXPIRED_LOCKED, [AssignmentStatus.RESERVED.value, now, SWEEP_BATCH])
         return [(pk, item_id) for pk, item_id in cursor.fetchall()]
-
-
-EXPIRED_LOCKED = """
-SELECT id, item_id FROM annotate_assignment WHERE status = %s AND expires_at < %s
-LIMIT %s FOR UPDATE SKIP LOCKED
-"""
 
 
 def _reserve_next_turn(*, campaign: Campaign, user: User) -> Assignment | None:
