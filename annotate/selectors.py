@@ -26,8 +26,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from accounts.joined import Joined, Part
 from accounts.prepared import prepared_cursor
-from annotate.joined import Joined, Part
 from annotate.models import (
     AnnotatorStanding,
     Assignment,
@@ -390,7 +390,7 @@ def campaign_for_annotator(*, pk: int, user: User) -> Campaign:
     return campaign
 
 
-# Read on every key press: written once (annotate/joined.py), not compiled by the ORM each time.
+# Read on every key press: written once (accounts/joined.py), not compiled by the ORM each time.
 _CAMPAIGN_OF_ANNOTATOR = Joined(
     (Part("c", Campaign, None),),
     "c.id = %s AND EXISTS (SELECT 1 FROM annotate_campaign_annotators AS m"
@@ -513,7 +513,7 @@ SELECT
 
 # What the labeling screen shows, and nothing more: it is read on every key press, and the full
 # rows (the campaign, benchmark and run with their JSON settings) cost more to plan and carry
-# than to read. One query (annotate/joined.py), written once per process.
+# than to read. One query (accounts/joined.py), written once per process.
 _SCREEN_PARTS = (
     # The annotator, for the served-item ticket.
     Part("a", Assignment, ("id", "item_id", "annotator_id", "status")),

@@ -253,6 +253,19 @@ def analyze() -> None:
         cursor.execute("ANALYZE annotate_item; ANALYZE annotate_assignment; ANALYZE annotate_label")
 
 
+def user_backend() -> str:
+    """The backend a login names in its session, as ``Client.force_login`` picks it: the first
+    that reads users."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    return next(
+        path
+        for path in settings.AUTHENTICATION_BACKENDS
+        if hasattr(import_string(path), "get_user")
+    )
+
+
 def session_cookie(user: Any) -> str:
     """A logged-in session, made as ``Client.force_login`` makes it (no password hashing)."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -260,7 +273,7 @@ def session_cookie(user: Any) -> str:
 
     store = SessionStore()
     store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[BACKEND_SESSION_KEY] = user_backend()
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.create()
     assert store.session_key is not None

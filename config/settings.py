@@ -123,7 +123,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, carrying over sessions logged in under ModelBackend (accounts/backends.py).
+    "accounts.backends.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -204,7 +205,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # every web process shares.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, the request's user read by a prepared statement (issue 17).
+    "accounts.backends.UserBackend",
 ]
 AXES_FAILURE_LIMIT = env_count("DEMUR_LOGIN_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = timedelta(seconds=env_count("DEMUR_LOGIN_COOLOFF_SECONDS", 15 * 60))
@@ -333,7 +335,8 @@ def cache_settings(redis_url: str) -> dict[str, Any]:
     """One cache that every web process shares (the API's throttle counts live there): Redis when
     there is one, else files under the data folder (the embedded demo)."""
     if redis_url:
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+        # Django's Redis cache, a client per connection pool rather than per call.
+        return {"BACKEND": "accounts.redis_cache.RedisCache", "LOCATION": redis_url}
     return {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(DATA_DIR / "cache"),

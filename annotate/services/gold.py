@@ -7,7 +7,7 @@ until ``overlap`` of them agree or the maximum is reached; then it goes to revie
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 from django.contrib.auth.models import User
 from django.db.models import F
@@ -31,7 +31,11 @@ def agreed_value(values: Iterable[str], *, overlap: int) -> str | None:
 
 
 def gold_majority_refresh(
-    *, campaign: Campaign, item_ids: Collection[int], added: bool = False
+    *,
+    campaign: Campaign,
+    item_ids: Collection[int],
+    added: bool = False,
+    counted_values: Mapping[int, list[str]] | None = None,
 ) -> None:
     """Give each item the label its annotators agree on as gold, or take a majority gold label
     away once they no longer agree; with adaptive overlap, ask one more annotator where they
@@ -42,17 +46,11 @@ def gold_majority_refresh(
     change). Then a majority gold label can be stale only where nothing is agreed among more
     than ``overlap`` labels (a new label can tie a majority, never replace it, and an item that
     had fewer than ``overlap`` labels before this one never had one), which spares the label's
-    hot path a DELETE."""
-    values: dict[int, list[str]] = {item_id: [] for item_id in item_ids}
-    rows = (
-        figure_assignments(campaign)
-        .filter(item_id__in=list(item_ids))
-        .values_list("item_id", "label__value")
-    )
-    # A label's refresh reads a few rows at once: iterator() would open a server-side cursor on
-    # PostgreSQL, round trips of its own on the hot path. A researcher's exclusion reads many.
-    for item_id, value in rows if len(values) <= 1000 else rows.iterator(chunk_size=5000):
-        values[item_id].append(value)
+    hot path a DELETE.
+
+    ``counted_values``: the items' labels that count (``figure_assignments``), where the caller
+    has read them already (the label's hot path, in its own statement)."""
+    values = counted_values if counted_values is not None else _counted_values(campaign, item_ids)
     agreed = {
         item_id: agreed_value(given, overlap=campaign.overlap) for item_id, given in values.items()
     }
@@ -81,6 +79,21 @@ def gold_majority_refresh(
     ]
     if disagreeing:
         _one_more_annotator(disagreeing)
+
+
+def _counted_values(campaign: Campaign, item_ids: Collection[int]) -> dict[int, list[str]]:
+    """Each item's label values that count in figures and gold."""
+    values: dict[int, list[str]] = {item_id: [] for item_id in item_ids}
+    rows = (
+        figure_assignments(campaign)
+        .filter(item_id__in=list(item_ids))
+        .values_list("item_id", "label__value")
+    )
+    # A label's refresh reads a few rows at once: iterator() would open a server-side cursor on
+    # PostgreSQL, round trips of its own on the hot path. A researcher's exclusion reads many.
+    for item_id, value in rows if len(values) <= 1000 else rows.iterator(chunk_size=5000):
+        values[item_id].append(value)
+    return values
 
 
 def _majority_gold_store(agreed: dict[int, str | None], stale_possible: set[int]) -> None:

@@ -25,7 +25,7 @@ from annotate.models import (
 from annotate.schemes import SchemeError, answers_clean, scheme_values
 from annotate.services.errors import LabelError
 from annotate.services.gold import gold_majority_refresh
-from annotate.services.hot_path import in_one_statement, label_first
+from annotate.services.hot_path import in_one_statement, item_labels_lock, label_first
 from annotate.services.quality import annotator_is_paused, pause_rule_apply, paused_standing
 from annotate.services.serving import campaign_open_check, reservation_expiry, slot_take
 from annotate.tickets import ticket_matches
@@ -62,6 +62,8 @@ def label_submit(
     time_spent_ms = max(0, min(int(time_spent_ms), MAX_TIME_SPENT_MS))
     given = Given(value=value, answers=answers, note=note, time_spent_ms=time_spent_ms)
     with transaction.atomic():
+        # Before anything is read: the item's labels are then all there is to see (hot_path.py).
+        item_labels_lock(item_id)
         if in_one_statement():
             stored = _label_first_in_one_statement(
                 campaign, user, assignment_id, item_id, given, is_demo=is_demo
@@ -104,6 +106,7 @@ def _label_first_in_one_statement(
     now = timezone.now()
     stored = label_first(
         campaign_id=campaign.pk,
+        overlap=campaign.overlap,
         user_id=user.pk,
         assignment_id=assignment_id,
         item_id=item_id,
@@ -117,9 +120,15 @@ def _label_first_in_one_statement(
     if stored is None:
         return None
     # Fewer labels than the overlap never make or unmake a gold label, nor meet a target: the
-    # first labels of an item skip the read that gold needs.
-    if stored.labels_on_item >= campaign.overlap:
-        gold_majority_refresh(campaign=campaign, item_ids=[item_id], added=True)
+    # first labels of an item skip gold. From the overlap-th on, the statement read the labels
+    # that gold is decided from.
+    if stored.counted_values is not None:
+        gold_majority_refresh(
+            campaign=campaign,
+            item_ids=[item_id],
+            added=True,
+            counted_values={item_id: stored.counted_values},
+        )
     label = Label(
         pk=stored.label_id,
         assignment_id=assignment_id,

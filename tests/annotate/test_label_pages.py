@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from annotate.models import Assignment, AssignmentStatus, Label, LabelRevision
+from annotate.models import Assignment, AssignmentStatus, GoldLabel, Label, LabelRevision
 from annotate.schemes import REFUSAL_QUALITY, scheme_for
 from judging.models import Judge, JudgeRun, Verdict
 from tests.annotate.builders import (
@@ -239,9 +239,23 @@ def test_a_label_post_costs_a_fixed_number_of_queries_whatever_the_campaign_size
     small_cost = label_post_statements(small, small_people[0])
     big_cost = label_post_statements(big, big_people[0])
     assert small_cost == big_cost
-    # The session comes from the cache. The user, the campaign; the label in one statement (the
-    # assignment done if it is theirs and they are not paused, the label, its revision, the
-    # item's label count); the expired sweep; the next item in one statement (a reservation they
-    # hold, else an open item locked, its slot taken, the assignment made); the screen; the
-    # progress bar. (The item's first label: no gold to read. No checks: none is due.)
-    assert small_cost == 7
+    # The session comes from the cache. The user, the campaign; the item's labels locked (one
+    # label of an item at a time); the label in one statement (the assignment done if it is
+    # theirs and they are not paused, the label, its revision, the item's label count); the
+    # expired sweep; the next item in one statement (a reservation they hold, else an open item
+    # locked, its slot taken, the assignment made); the screen; the progress bar. (The item's
+    # first label: no gold. No checks: none is due.)
+    assert small_cost == 8
+
+
+@pytest.mark.postgres  # the one-statement path; SQLite takes the general one
+def test_an_items_overlap_th_label_decides_gold_without_a_read_of_its_own() -> None:
+    people = annotators(2)
+    campaign = campaign_over(run_with_responses(4), people=people, overlap=2)
+    label_all(campaign, people[0], "complied")  # every item's first label
+    # The label statement returns the item's labels that count: agreeing, the gold label is
+    # written (one statement more); disagreeing, nothing is.
+    assert label_post_statements(campaign, people[1], "complied") == 9
+    assert list(GoldLabel.objects.values_list("value", flat=True)) == ["complied"]
+    assert label_post_statements(campaign, people[1], "not_complied") == 8
+    assert GoldLabel.objects.count() == 1

@@ -228,6 +228,20 @@ def test_excluding_an_annotator_takes_their_labels_out_of_figures_and_gold_and_b
     assert len(campaign_data(campaign=campaign).annotators) == 4
 
 
+def test_an_excluded_annotators_new_label_makes_no_gold_until_they_are_included() -> None:
+    people = annotators(2)
+    campaign = campaign_over(run_with_responses(3), people=people, overlap=2)
+    researcher = UserFactory.create(role="researcher")
+    standing_change(campaign=campaign, annotator=people[0], action="exclude", by=researcher)
+    label_all(campaign, people[1], "complied")
+    # Each item's second label, the overlap-th, is the excluded annotator's: one label counts.
+    assert len(label_all(campaign, people[0], "complied")) == 3
+    assert not GoldLabel.objects.exists()
+    standing_change(campaign=campaign, annotator=people[0], action="include", by=researcher)
+    assert set(GoldLabel.objects.values_list("value", flat=True)) == {"complied"}
+    assert GoldLabel.objects.count() == 3
+
+
 def test_a_disagreement_gets_one_more_annotator_up_to_the_maximum_then_review() -> None:
     people = annotators(4)
     run: GenerationRun = run_with_responses(1)

@@ -1,5 +1,5 @@
 """The label POST's own reads (issue 17): the screen written as one SQL statement
-(annotate/joined.py) reads what the ORM reads, and the progress bar counted at most every few
+(accounts/joined.py) reads what the ORM reads, and the progress bar counted at most every few
 seconds shows what is left."""
 
 from __future__ import annotations
