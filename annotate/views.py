@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.numbers import whole_number
+from accounts.numbers import MAX_ID, whole_number
 from accounts.validation import UnstorableInput, json_loads
 from annotate.models import Assignment, Campaign
 from annotate.selectors import (
@@ -37,9 +37,13 @@ def _user(request: HttpRequest) -> User:
 
 def _ints(raw: str, field: str) -> list[int]:
     try:
-        return [int(part) for part in raw.split(",") if part.strip()]
+        numbers = [int(part) for part in raw.split(",") if part.strip()]
     except ValueError as error:
         raise LabelError(f"Field {field!r} must hold whole numbers.") from error
+    if any(abs(number) > MAX_ID for number in numbers):
+        # Ids are 64-bit: a larger number names nothing, and the database would refuse it.
+        raise LabelError(f"Field {field!r} holds a number beyond {MAX_ID:,}.")
+    return numbers
 
 
 def _one_int(request: HttpRequest, field: str) -> int:

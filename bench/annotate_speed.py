@@ -286,6 +286,7 @@ class Checks:
     over_k: int
     repeated_pairs: int
     slot_errors: int
+    gold_missing: int
 
 
 def campaign_checks(campaign: Any) -> Checks:
@@ -312,7 +313,17 @@ def campaign_checks(campaign: Any) -> Checks:
               (SELECT count(*) FROM annotate_item i
                 WHERE i.campaign_id = %(c)s AND i.slots_left <> %(k)s - (
                   SELECT count(*) FROM annotate_assignment a
-                   WHERE a.item_id = i.id AND a.status IN ('reserved', 'done')))
+                   WHERE a.item_id = i.id AND a.status IN ('reserved', 'done'))),
+              (SELECT count(*) FROM (
+                 SELECT a.item_id FROM annotate_label l
+                   JOIN annotate_assignment a ON a.id = l.assignment_id
+                   JOIN annotate_item i ON i.id = a.item_id
+                  WHERE i.campaign_id = %(c)s
+                  GROUP BY a.item_id
+                 HAVING count(*) >= %(k)s AND count(DISTINCT l.value) = 1
+                    AND NOT EXISTS (
+                        SELECT 1 FROM annotate_goldlabel g WHERE g.item_id = a.item_id)
+              ) unanimous_without_gold)
             """,
             {"c": campaign.pk, "k": OVERLAP},
         )
@@ -749,12 +760,13 @@ def summary(runs: list[RunResult], busy: float) -> str:
     over_k = max(r.checks.over_k for r in runs)
     repeated = max(r.checks.repeated_pairs for r in runs)
     slots = max(r.checks.slot_errors for r in runs)
+    gold = max(r.checks.gold_missing for r in runs)
     shares = "/".join(f"{cpu(part):.0%}".rstrip("%") for part in CPU_PARTS)
     return (
         f"{first.annotators:>10} {first.mode:<6} {med('requests'):>6.0f} "
         f"{med('client_p50'):>8.1f} {med('client_p99'):>8.1f} "
         f"{med('server_p50'):>8.1f} {med('server_p99'):>8.1f} {med('throughput'):>6.1f} "
-        f"{over_k:>6} {repeated:>4} {slots:>5} {shares:>12} "
+        f"{over_k:>6} {repeated:>4} {slots:>5} {gold:>4} {shares:>12} "
         f"{cpu_ms('server'):>5.1f} {cpu_ms('database'):>4.1f} {busy:>5.0%}  "
         f"{', '.join(f'{k} x{v}' for k, v in errors.items()) or 'none'}  "
         f"(p99 per run, client {'/'.join(f'{r.client_p99:.0f}' for r in runs)}, "
@@ -766,12 +778,14 @@ CPU_PARTS = ("server", "database", "clients", "other")
 HEADER = (
     f"{'annotators':>10} {'mode':<6} {'labels':>6} {'client50':>8} {'client99':>8} "
     f"{'server50':>8} {'server99':>8} {'req/s':>6} {'over k':>6} {'rep.':>4} {'slots':>5} "
+    f"{'gold':>4} "
     f"{'CPU s/d/c/o %':>12} {'s ms':>5} {'d ms':>4} {'busy':>5}  errors"
 )
 LEGEND = f"""\
 Times in ms, each the median of the runs. labels: label POSTs answered 200 in a run.
 over k: items with more than {OVERLAP} labels; rep.: (item, annotator) pairs served twice; slots:
-items whose free slots do not add up (each the worst run). CPU s/d/c/o: share of the machine's
+items whose free slots do not add up; gold: items all of whose {OVERLAP} labels agree that have no
+gold label (each the worst run). CPU s/d/c/o: share of the machine's
 CPUs used during a run by the server (gunicorn), the database (the bench database's PostgreSQL
 backends), the clients (this process) and other work; s ms, d ms: CPU time per label POST of the
 server and of the database. busy: share of the CPUs other work used in the 2 s before a run."""
