@@ -32,7 +32,9 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 @functools.cache  # once per process: the model's field list does not change
 def _user_by_id() -> Joined:
-    return Joined(parts=(Part("u", get_user_model(), None),), where="u.id = %s")
+    user_model = get_user_model()
+    where = f"u.{user_model._meta.pk.column} = %s"
+    return Joined(parts=(Part("u", user_model, None),), where=where)
 
 
 class UserBackend(ModelBackend):

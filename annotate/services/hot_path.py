@@ -75,7 +75,6 @@ def item_labels_lock(item_id: int) -> None:
 @dataclass(frozen=True)
 class FirstLabel:
     label_id: int
-    labels_on_item: int  # with this one
     # From ``overlap`` labels on (when gold may change): the item's labels that count in figures
     # and gold, this one included where its annotator's labels count; else None.
     counted_values: list[str] | None
@@ -118,7 +117,7 @@ WITH done AS (
 )
 -- From the overlap-th label on, the labels gold is decided from (figure_assignments: those of
 -- annotators not excluded), so that gold needs no read of its own.
-SELECT label.id, before.labels + 1,
+SELECT label.id,
     CASE WHEN before.labels + 1 >= %(overlap)s THEN ARRAY(
         SELECT l.value
         FROM annotate_assignment AS a JOIN annotate_label AS l ON l.assignment_id = a.id
@@ -176,9 +175,9 @@ def label_first(
         row = cursor.fetchone()
     if row is None:
         return None
-    label_id, labels_on_item, others, mine_counts = row
+    label_id, others, mine_counts = row
     counted = None if others is None else [*others, *([value] if mine_counts else [])]
-    return FirstLabel(label_id=label_id, labels_on_item=labels_on_item, counted_values=counted)
+    return FirstLabel(label_id=label_id, counted_values=counted)
 
 
 # The sweep's question, asked on every label POST and rarely answered: expired reservations
