@@ -432,17 +432,18 @@ BAR_RECOUNT_BELOW = 100
 
 
 def annotator_progress_for_bar(
-    *, campaign: Campaign, user: User, recount: bool = False
+    *, campaign: Campaign, user: User, recount: bool = False, labelled: int | None = None
 ) -> AnnotatorProgress:
     """The annotator's progress for the bar: ``annotator_progress``, what is left counted at
     most every ``BAR_RECOUNT_SECONDS`` while more than ``BAR_RECOUNT_BELOW`` are left (always
-    with ``recount``: the page as it opens)."""
+    with ``recount``: the page as it opens). ``labelled``: their count of labelled items where
+    the caller knows it (the label it just stored told it), else it is read."""
     # The campaign's creation time keeps a new campaign that reuses a deleted one's id apart.
     key = f"annotate:bar:{campaign.pk}:{campaign.created_at.timestamp()}:{user.pk}"
     kept = caches["process"]
     counted: AnnotatorProgress | None = None if recount else kept.get(key)
     if counted is not None and counted.remaining >= BAR_RECOUNT_BELOW:
-        done = _labelled_count(campaign=campaign, user=user)
+        done = labelled if labelled is not None else _labelled_count(campaign=campaign, user=user)
         remaining = counted.remaining
         if not counted.remaining_capped:  # a capped count stays "at least the cap"
             remaining -= done - counted.done

@@ -71,15 +71,18 @@ def _screen(campaign: Campaign, assignment_id: int) -> Screen:
     return screen_for(assignment_id=assignment_id, pairwise=campaign.is_pairwise)
 
 
-def _next_partial(request: HttpRequest, campaign: Campaign, exclude: list[int]) -> HttpResponse:
-    """The item to hold ahead of the one now on screen, plus the annotator's bar (out of band)."""
+def _next_partial(
+    request: HttpRequest, campaign: Campaign, exclude: list[int], labelled: int | None = None
+) -> HttpResponse:
+    """The item to hold ahead of the one now on screen, plus the annotator's bar (out of band);
+    ``labelled``: their count of labelled items, where the label just stored told it."""
     upcoming = assignment_next(campaign=campaign, user=_user(request), exclude=exclude)
     context = {
         "campaign": campaign,
         "screen": _screen(campaign, upcoming.pk) if upcoming else None,
         # Nothing more for them: counted, so that the bar agrees with the screen.
         "progress": annotator_progress_for_bar(
-            campaign=campaign, user=_user(request), recount=upcoming is None
+            campaign=campaign, user=_user(request), recount=upcoming is None, labelled=labelled
         ),
         "paused_reason": None if upcoming else _paused_reason(campaign, request),
         "target_met": None if upcoming else overall_target_met(campaign),
@@ -140,7 +143,7 @@ def label_page(request: HttpRequest, pk: int) -> HttpResponse:
 def label_post(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = campaign_for_annotator(pk=pk, user=_user(request))
     try:
-        label_submit(
+        stored = label_submit(
             campaign=campaign,
             user=_user(request),
             assignment_id=_one_int(request, "assignment"),
@@ -157,7 +160,7 @@ def label_post(request: HttpRequest, pk: int) -> HttpResponse:
     except LabelError as error:
         refused = HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
         return _paused_marked(refused, _paused_reason(campaign, request) is not None)
-    return _next_partial(request, campaign, exclude)
+    return _next_partial(request, campaign, exclude, labelled=stored.annotator_labelled)
 
 
 @login_required

@@ -12,7 +12,8 @@ PostgreSQL runs as one unit under the same row locks the ORM steps take:
 - ``reserve_next``: the annotator's oldest other reservation if they hold one, else the next
   turn of the conversation they are in (campaigns of every turn), else the first open item from
   their cursor on (see below), items of met targets left out, its slot taken and the assignment
-  made. Checks are the general path's: a campaign with one due takes it.
+  made; and whether any reservation has run out (the sweep then runs, on its own). Checks are
+  the general path's: a campaign with one due takes it.
 
 Other databases (SQLite, the embedded demo) take the general path throughout: same rules, same
 answers, more statements.
@@ -75,6 +76,9 @@ def item_labels_lock(item_id: int) -> None:
 @dataclass(frozen=True)
 class FirstLabel:
     label_id: int
+    # The annotator's count of labelled items in the campaign, this one included (the progress
+    # bar's ``done``, read here rather than by a statement of its own).
+    annotator_labelled: int
     # From ``overlap`` labels on (when gold may change): the item's labels that count in figures
     # and gold, this one included where its annotator's labels count; else None.
     counted_values: list[str] | None
@@ -109,6 +113,7 @@ WITH done AS (
     SELECT %(campaign)s, %(user)s, 1 FROM label
     ON CONFLICT (campaign_id, annotator_id)
     DO UPDATE SET labelled = annotate_annotatorcount.labelled + 1
+    RETURNING labelled
 ), before AS (
     -- Every sub-statement sees the tables as they were before the statement: the labels here
     -- leave out the one being stored.
@@ -117,14 +122,14 @@ WITH done AS (
 )
 -- From the overlap-th label on, the labels gold is decided from (figure_assignments: those of
 -- annotators not excluded), so that gold needs no read of its own.
-SELECT label.id,
+SELECT label.id, counted.labelled,
     CASE WHEN before.labels + 1 >= %(overlap)s THEN ARRAY(
         SELECT l.value
         FROM annotate_assignment AS a JOIN annotate_label AS l ON l.assignment_id = a.id
         WHERE a.item_id = %(item)s AND a.status = %(done)s AND {counts}
     ) END,
     CASE WHEN before.labels + 1 >= %(overlap)s THEN {mine_counts} END
-FROM label, before
+FROM label, counted, before
 """
 
 # Whether an annotator's labels count in the campaign's figures and gold: not excluded by a
@@ -155,7 +160,7 @@ def label_first(
     """Store the label, its first revision, the assignment's completion and the annotator's
     count in one statement; None when the label is not a first label of a regular item by an
     annotator not paused. From the campaign's ``overlap``-th label of the item on, also the
-    labels its gold is decided from."""
+    labels its gold is decided from; and the annotator's count of labelled items."""
     parameters: dict[str, Any] = {
         **PARAMETERS,
         "campaign": campaign_id,
@@ -175,13 +180,13 @@ def label_first(
         row = cursor.fetchone()
     if row is None:
         return None
-    label_id, others, mine_counts = row
+    label_id, labelled, others, mine_counts = row
     counted = None if others is None else [*others, *([value] if mine_counts else [])]
-    return FirstLabel(label_id=label_id, counted_values=counted)
+    return FirstLabel(label_id=label_id, annotator_labelled=labelled, counted_values=counted)
 
 
-# The sweep's question, asked on every label POST and rarely answered: expired reservations
-# (id, item id), locked, those another request holds skipped (annotate/services/serving.py).
+# The sweep's question (annotate/services/serving.py): expired reservations (id, item id),
+# locked, those another request holds skipped. Asked when ``reserve_next`` saw any.
 EXPIRED_LOCKED = """
 SELECT id, item_id FROM annotate_assignment WHERE status = %s AND expires_at < %s
 LIMIT %s FOR UPDATE SKIP LOCKED
@@ -195,6 +200,14 @@ class Reserved:
     reserved_at: datetime
     expires_at: datetime
     was_held: bool  # an earlier reservation of theirs, not a new one
+
+
+@dataclass(frozen=True)
+class NextReserved:
+    reserved: Reserved | None
+    # Whether any reservation (anyone's, in any campaign) had run out: the caller sweeps them
+    # back, a statement the common case (none) does without.
+    expired_seen: bool
 
 
 RESERVE_NEXT = """
@@ -246,10 +259,17 @@ WITH paused AS (
     INSERT INTO annotate_assignment (item_id, annotator_id, status, reserved_at, expires_at)
     SELECT id, %(user)s, %(reserved)s, %(now)s, %(expires_at)s FROM taken
     RETURNING id, item_id, reserved_at, expires_at
+), found AS (
+    SELECT id, item_id, reserved_at, expires_at, true AS was_held FROM held
+    UNION ALL
+    SELECT id, item_id, reserved_at, expires_at, false FROM made
 )
-SELECT id, item_id, reserved_at, expires_at, true FROM held
-UNION ALL
-SELECT id, item_id, reserved_at, expires_at, false FROM made
+-- One row whatever was found (its columns NULL when nothing), so that the sweep's question
+-- (by the partial index of reserved rows' expiry) always has its answer.
+SELECT found.*, EXISTS (
+    SELECT 1 FROM annotate_assignment WHERE status = %(reserved)s AND expires_at < %(now)s
+), CASE WHEN %(commit_unflushed)s THEN set_config('synchronous_commit', 'off', true) END
+FROM (VALUES (1)) AS one LEFT JOIN found ON true
 """
 
 
@@ -293,11 +313,19 @@ def reserve_next(
     unmet: Unmet,
     now: datetime,
     expires_at: datetime,
-) -> Reserved | None:
+) -> NextReserved:
     """The annotator's oldest reservation not on their screen, else (``every_turn``) the next
     turn of the conversation they were served last, else a new item from their cursor on, of a
     target not met yet; None when they hold none and nothing lies ahead of their cursor, or they
-    are paused."""
+    are paused. One statement, which commits on its own (outside a transaction); with it, whether
+    any reservation had expired.
+
+    Outside a transaction the statement's commit does not wait for the write-ahead log to reach
+    the disk (``synchronous_commit`` off for it alone; a label's commit still waits, and with it
+    every commit before it). A reservation lost in a crash of the database server costs nothing:
+    the screen's signed ticket labels the item all the same (annotate/tickets.py), and the
+    item's slot went with it. On this machine kind the wait was most of the statement's time
+    whenever the disk was busy."""
     parameters: dict[str, Any] = {
         **PARAMETERS,
         "campaign": campaign_id,
@@ -306,8 +334,11 @@ def reserve_next(
         "every_turn": every_turn,
         "now": now,
         "expires_at": expires_at,
+        # Inside a caller's transaction the setting would reach that transaction's commit.
+        "commit_unflushed": not connection.in_atomic_block,
     }
     with prepared_cursor() as cursor:
         cursor.execute(reserve_next_sql(unmet), parameters)
-        row = cursor.fetchone()
-    return None if row is None else Reserved(*row)
+        *found, expired_seen, _ = cursor.fetchone()
+    reserved = None if found[0] is None else Reserved(*found)
+    return NextReserved(reserved=reserved, expired_seen=expired_seen)

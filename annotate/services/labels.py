@@ -35,6 +35,14 @@ from annotate.tickets import ticket_matches
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 
 
+@dataclass(frozen=True)
+class StoredLabel:
+    label: Label
+    # The annotator's count of labelled items in the campaign after this label, where storing it
+    # told (a first label, on PostgreSQL); else None, and the progress bar reads the count.
+    annotator_labelled: int | None
+
+
 def label_submit(
     *,
     campaign: Campaign,
@@ -47,7 +55,7 @@ def label_submit(
     time_spent_ms: int = 0,
     ticket: str = "",
     is_demo: bool = False,
-) -> Label:
+) -> StoredLabel:
     """Store (or change) this annotator's label for an item served to them, with the answers to
     the scheme's questions that the label asks (annotate/schemes.py): their assignment, or, once
     it expired and was swept away, the signed ``ticket`` the screen carried for it. The same
@@ -89,7 +97,7 @@ def label_submit(
             gold_majority_refresh(
                 campaign=campaign, item_ids=[assignment.item_id], added=not changed
             )
-    return label
+    return StoredLabel(label=label, annotator_labelled=None)
 
 
 def _label_first_in_one_statement(
@@ -100,7 +108,7 @@ def _label_first_in_one_statement(
     given: Given,
     *,
     is_demo: bool,
-) -> Label | None:
+) -> StoredLabel | None:
     """The common case, a first label of a regular item served to an annotator not paused, in
     one statement (annotate/services/hot_path.py); None for anything else."""
     now = timezone.now()
@@ -142,7 +150,7 @@ def _label_first_in_one_statement(
     )
     label._state.adding = False
     label._state.db = connection.alias
-    return label
+    return StoredLabel(label=label, annotator_labelled=stored.annotator_labelled)
 
 
 def _assignment_for_label(

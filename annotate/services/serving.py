@@ -31,7 +31,13 @@ from accounts.prepared import prepared_cursor
 from annotate.models import Assignment, AssignmentStatus, Campaign, CheckKind, Item
 from annotate.selectors import served_to
 from annotate.services.errors import LabelError
-from annotate.services.hot_path import EXPIRED_LOCKED, Unmet, in_one_statement, reserve_next
+from annotate.services.hot_path import (
+    EXPIRED_LOCKED,
+    Reserved,
+    Unmet,
+    in_one_statement,
+    reserve_next,
+)
 from annotate.services.quality import annotator_is_paused
 from annotate.targets import has_target, served_no_more
 
@@ -49,12 +55,11 @@ def assignment_next(
     if not campaign.takes_labels:
         return None
     if _serves_in_one_statement(campaign=campaign, user=user):
-        with transaction.atomic():
-            reservations_sweep()
-            found = _reserve_in_one_statement(campaign=campaign, user=user, exclude=exclude)
+        found = _reserve_in_one_statement(campaign=campaign, user=user, exclude=exclude)
         if found is not None:
             return found
-        # Paused, or nothing ahead of their cursor: the general path says which.
+        # Paused, or nothing ahead of their cursor: the general path says which (and sweeps
+        # before it searches the items behind the cursor).
     if annotator_is_paused(campaign=campaign, user=user):
         return None
     with transaction.atomic():
@@ -88,7 +93,7 @@ def _reserve_in_one_statement(
     *, campaign: Campaign, user: User, exclude: Collection[int]
 ) -> Assignment | None:
     now = timezone.now()
-    reserved = reserve_next(
+    answer = reserve_next(
         campaign_id=campaign.pk,
         user_id=user.pk,
         exclude=exclude,
@@ -97,8 +102,22 @@ def _reserve_in_one_statement(
         now=now,
         expires_at=now + timedelta(minutes=campaign.reservation_minutes),
     )
-    if reserved is None:
-        return None
+    reserved = answer.reserved
+    assignment = None if reserved is None else _assignment_reserved(campaign, user, reserved, now)
+    if answer.expired_seen:
+        # After the reservation, in a transaction of its own: the sweep waits for item rows,
+        # and never while this request holds one (a reservation taken, then a sweep, in one
+        # transaction could deadlock with another request doing the same the other way round).
+        with transaction.atomic():
+            reservations_sweep()
+    return assignment
+
+
+def _assignment_reserved(
+    campaign: Campaign, user: User, reserved: Reserved, now: datetime
+) -> Assignment:
+    """The assignment the one-statement reservation made or found, as a model instance; a
+    reservation of theirs found expired is given its time again."""
     assignment = Assignment(
         pk=reserved.assignment_id,
         item_id=reserved.item_id,

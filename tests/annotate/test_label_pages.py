@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from annotate.models import Assignment, AssignmentStatus, GoldLabel, Label, LabelRevision
+from annotate.models import Assignment, AssignmentStatus, GoldLabel, Item, Label, LabelRevision
 from annotate.schemes import REFUSAL_QUALITY, scheme_for
+from annotate.selectors import BAR_RECOUNT_BELOW
 from judging.models import Judge, JudgeRun, Verdict
 from tests.annotate.builders import (
     annotators,
@@ -212,11 +215,15 @@ def test_a_skipped_item_is_marked_and_the_next_one_comes_back() -> None:
     assert upcoming not in (current, ahead)
 
 
-def label_post_statements(campaign, person, value: str = "complied") -> int:
+def label_post_statements(
+    campaign, person, value: str = "complied", before_post: Callable[[], object] = lambda: None
+) -> int:
     """SQL statements of one label POST (session, user, label, next item, progress), with the
-    annotator's page open as the browser has it: one item on screen, one held ahead."""
+    annotator's page open as the browser has it: one item on screen, one held ahead;
+    ``before_post`` runs between the page and the POST."""
     client = logged_in(person)
     current, ahead = on_screen(client.get(f"/annotate/{campaign.pk}/").content.decode())
+    before_post()
     form = {
         "assignment": current,
         "item": Assignment.objects.get(pk=current).item_id,
@@ -232,8 +239,8 @@ def label_post_statements(campaign, person, value: str = "complied") -> int:
 @pytest.mark.postgres  # the one-statement path; SQLite takes the general one
 def test_a_label_post_costs_a_fixed_number_of_queries_whatever_the_campaign_size() -> None:
     small_people, big_people = annotators(1), annotators(3)
-    small = campaign_over(run_with_responses(4), people=small_people, overlap=3)
-    big = campaign_over(run_with_responses(300), people=big_people, overlap=3)
+    small = campaign_over(run_with_responses(150), people=small_people, overlap=3)
+    big = campaign_over(run_with_responses(500), people=big_people, overlap=3)
     for person in big_people:  # a long history in the big campaign first
         label_all(big, person, limit=200)
     small_cost = label_post_statements(small, small_people[0])
@@ -241,11 +248,38 @@ def test_a_label_post_costs_a_fixed_number_of_queries_whatever_the_campaign_size
     assert small_cost == big_cost
     # The session comes from the cache. The user, the campaign; the item's labels locked (one
     # label of an item at a time); the label in one statement (the assignment done if it is
-    # theirs and they are not paused, the label, its revision, the item's label count); the
-    # expired sweep; the next item in one statement (a reservation they hold, else an open item
-    # locked, its slot taken, the assignment made); the screen; the progress bar. (The item's
-    # first label: no gold. No checks: none is due.)
-    assert small_cost == 8
+    # theirs and they are not paused, the label, its revision, the annotator's count of labelled
+    # items, which the bar shows); the next item in one statement (a reservation they hold, else
+    # an open item locked, its slot taken, the assignment made; whether any reservation ran
+    # out); the screen. What is left on the bar was counted as the page opened. (The item's
+    # first label: no gold. No checks: none is due. No reservation ran out: no sweep.)
+    assert small_cost == 6
+
+
+@pytest.mark.postgres
+def test_near_a_campaigns_end_the_bar_is_counted_on_every_label() -> None:
+    person = annotators(1)[0]
+    campaign = campaign_over(run_with_responses(BAR_RECOUNT_BELOW - 10), people=[person])
+    # Fewer than BAR_RECOUNT_BELOW items left: what is left is counted, a statement more.
+    assert label_post_statements(campaign, person) == 7
+
+
+@pytest.mark.postgres
+def test_an_expired_reservation_is_swept_back_by_the_next_label_post() -> None:
+    person, other = annotators(2)
+    campaign = campaign_over(run_with_responses(150), people=[person, other], overlap=1)
+    logged_in(other).get(f"/annotate/{campaign.pk}/")  # two items reserved, then abandoned
+    abandoned = list(Assignment.objects.filter(annotator=other).values_list("item_id", flat=True))
+    label_post_statements(
+        campaign,
+        person,
+        before_post=lambda: Assignment.objects.filter(annotator=other).update(
+            expires_at=timezone.now()
+        ),
+    )
+    # The next item's statement saw them expired, and the POST handed them back.
+    assert not Assignment.objects.filter(annotator=other).exists()
+    assert set(Item.objects.filter(pk__in=abandoned).values_list("slots_left", flat=True)) == {1}
 
 
 @pytest.mark.postgres  # the one-statement path; SQLite takes the general one
@@ -255,7 +289,47 @@ def test_an_items_overlap_th_label_decides_gold_without_a_read_of_its_own() -> N
     label_all(campaign, people[0], "complied")  # every item's first label
     # The label statement returns the item's labels that count: agreeing, the gold label is
     # written (one statement more); disagreeing, nothing is.
-    assert label_post_statements(campaign, people[1], "complied") == 9
+    # (Four items: what is left on the bar is counted on every label, a statement more than
+    # the 6 of test_a_label_post_costs_a_fixed_number_of_queries_whatever_the_campaign_size.)
+    assert label_post_statements(campaign, people[1], "complied") == 8
     assert list(GoldLabel.objects.values_list("value", flat=True)) == ["complied"]
-    assert label_post_statements(campaign, people[1], "not_complied") == 8
+    assert label_post_statements(campaign, people[1], "not_complied") == 7
     assert GoldLabel.objects.count() == 1
+
+
+def assignment_ids_from(first: int) -> None:
+    """New assignments get ids from ``first`` on."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT setval('annotate_assignment_id_seq', %s, false)", [first])
+        else:  # SQLite's AUTOINCREMENT: the next id follows the highest ever given
+            cursor.execute("DELETE FROM sqlite_sequence WHERE name = 'annotate_assignment'")
+            cursor.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES ('annotate_assignment', %s)",
+                [first - 1],
+            )
+
+
+@override_settings(USE_THOUSAND_SEPARATOR=True)
+def test_ids_on_the_screen_are_not_localized_where_numbers_are_grouped() -> None:
+    # A deployment grouping digits ("5,001") must still hand labeler.js the ids it sends back.
+    person = annotators(1)[0]
+    campaign = campaign_over(run_with_responses(3), people=[person], overlap=1)
+    assignment_ids_from(5001)
+    client = logged_in(person)
+    html = client.get(f"/annotate/{campaign.pk}/").content.decode()
+    served = Assignment.objects.filter(annotator=person, item__campaign=campaign).order_by("pk")
+    expected = [f'data-assignment="{a.pk}" data-item="{a.item_id}"' for a in served]
+    assert re.findall(r'data-assignment="[^"]*" data-item="[^"]*"', html) == expected
+    current, ahead = served
+    form = {
+        "assignment": current.pk,
+        "item": current.item_id,
+        "value": "complied",
+        "on_screen": ahead.pk,
+    }
+    answer = client.post(f"/annotate/{campaign.pk}/label/", form, HTTP_HX_REQUEST="true")
+    upcoming = Assignment.objects.filter(annotator=person, item__campaign=campaign).latest("pk")
+    assert upcoming.pk not in (current.pk, ahead.pk)
+    shown = f'data-assignment="{upcoming.pk}" data-item="{upcoming.item_id}"'
+    assert shown in answer.content.decode()

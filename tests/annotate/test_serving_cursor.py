@@ -96,6 +96,7 @@ def serving_probes(campaign_id: int, user_id: int) -> int:
         "every_turn": False,  # with True (no cursor), the ahead one probes 251 items
         "now": now,
         "expires_at": now + timedelta(minutes=30),
+        "commit_unflushed": False,
     }
     statement = reserve_next_sql(Unmet.NO_TARGET)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -147,3 +148,24 @@ def test_the_bars_done_count_follows_labels_whichever_way_they_were_stored() -> 
     ).count()
     assert labelled == 3
     assert annotator_progress(campaign=campaign, user=person).done == labelled
+
+
+def synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        (setting,) = cursor.fetchone()
+    return setting
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # the reservation's own commit, outside a transaction
+def test_a_reservations_unflushed_commit_leaves_every_later_commit_flushed() -> None:
+    person = annotators(1)[0]
+    campaign = campaign_over(run_with_responses(5), people=[person], overlap=1)
+    first = assignment_next(campaign=campaign, user=person)
+    assert first is not None
+    # The setting was the reservation's own: the label committed next waits for the disk.
+    assert synchronous_commit() == "on"
+    with transaction.atomic():  # a caller's transaction: its commit is left as it is
+        assert assignment_next(campaign=campaign, user=person, exclude=[first.pk]) is not None
+        assert synchronous_commit() == "on"
