@@ -159,7 +159,9 @@ def synchronous_commit() -> str:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)  # the reservation's own commit, outside a transaction
-def test_a_reservations_unflushed_commit_leaves_every_later_commit_flushed() -> None:
+def test_a_reservations_unflushed_commit_leaves_every_later_commit_flushed(
+    role_groups: None,
+) -> None:
     person = annotators(1)[0]
     campaign = campaign_over(run_with_responses(5), people=[person], overlap=1)
     first = assignment_next(campaign=campaign, user=person)
