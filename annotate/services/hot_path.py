@@ -324,8 +324,8 @@ def reserve_next(
     the disk (``synchronous_commit`` off for it alone; a label's commit still waits, and with it
     every commit before it). A reservation lost in a crash of the database server costs nothing:
     the screen's signed ticket labels the item all the same (annotate/tickets.py), and the
-    item's slot went with it. On this machine kind the wait was most of the statement's time
-    whenever the disk was busy."""
+    item's slot went with it. (One connection, idle machine: an autocommit INSERT took 0.47 ms
+    waiting for the flush, 0.17 ms without; bench/RESULTS.md.)"""
     parameters: dict[str, Any] = {
         **PARAMETERS,
         "campaign": campaign_id,

@@ -58,8 +58,7 @@ def assignment_next(
         found = _reserve_in_one_statement(campaign=campaign, user=user, exclude=exclude)
         if found is not None:
             return found
-        # Paused, or nothing ahead of their cursor: the general path says which (and sweeps
-        # before it searches the items behind the cursor).
+        # Paused, or nothing ahead of their cursor: the general path says which.
     if annotator_is_paused(campaign=campaign, user=user):
         return None
     with transaction.atomic():
@@ -102,8 +101,9 @@ def _reserve_in_one_statement(
         now=now,
         expires_at=now + timedelta(minutes=campaign.reservation_minutes),
     )
-    reserved = answer.reserved
-    assignment = None if reserved is None else _assignment_reserved(campaign, user, reserved, now)
+    if answer.reserved is None:
+        return None  # the general path follows, and sweeps before it searches
+    assignment = _assignment_reserved(campaign, user, answer.reserved, now)
     if answer.expired_seen:
         # After the reservation, in a transaction of its own: the sweep waits for item rows,
         # and never while this request holds one (a reservation taken, then a sweep, in one
