@@ -670,12 +670,12 @@ class CampaignProgress:
 
 
 def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
-    totals = _item_totals(campaign)
+    totals = _labelled_item_totals(campaign)
     gold = GoldLabel.objects.filter(item__campaign=campaign).aggregate(
         gold=Count("pk"), adjudicated=Count("pk", filter=Q(source=GoldSource.ADJUDICATED))
     )
     return CampaignProgress(
-        items=totals["items"],
+        items=figure_items(campaign).count(),
         labels=totals["labels"],
         complete_items=totals["complete"],
         gold=gold["gold"],
@@ -687,13 +687,19 @@ def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
     )
 
 
-def _item_totals(campaign: Campaign) -> dict[str, int]:
-    per_item = figure_items(campaign).annotate(
+def _labelled_item_totals(campaign: Campaign) -> dict[str, int]:
+    """``labels``, ``complete`` items, ``unsettled`` and ``settled`` disagreements: counted over
+    the items with a label only, since an item nobody labelled adds to none of them (grouping
+    every item of a million-item campaign with its labels took 1.5 s, its 50,000 labelled ones
+    0.4 s; bench/RESULTS.md)."""
+    labelled = figure_items(campaign).filter(
+        Exists(Label.objects.filter(assignment__item=OuterRef("pk")))
+    )
+    per_item = labelled.annotate(
         **_label_counts(campaign), has_gold=Exists(GoldLabel.objects.filter(item=OuterRef("pk")))
     )
     # Django runs this as an aggregate over a per-item subquery: one query, no rows fetched.
     totals = per_item.aggregate(
-        items=Count("pk"),
         labels=Coalesce(Sum("n_labels"), 0),
         complete=Count("pk", filter=Q(n_labels__gte=campaign.overlap)),
         unsettled=Count("pk", filter=_disagreeing() & Q(has_gold=False)),
@@ -778,7 +784,7 @@ def campaign_list(*, archived: bool = True) -> QuerySet[Campaign]:
 
 def review_counts(*, campaign: Campaign) -> dict[str, int]:
     """Items whose annotators disagree: ``unsettled`` (no gold label yet) and ``settled``."""
-    totals = _item_totals(campaign)
+    totals = _labelled_item_totals(campaign)
     return {"unsettled": totals["unsettled"], "settled": totals["settled"]}
 
 

@@ -367,6 +367,26 @@ def label_posts(
     return statements, transactions
 
 
+def plans_replanned() -> str:
+    """Which of the connection's prepared statements PostgreSQL still plans afresh on every
+    execution (a custom plan each time, after the five it always makes), with their planning
+    cost: a prepared statement is meant to be planned once."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE custom_plans > 5 ORDER BY custom_plans DESC"
+        )
+        replanned = cursor.fetchall()
+    if not replanned:
+        return "every prepared statement on its generic plan"
+    return "planned afresh each time: " + "; ".join(
+        f"{shape(sql)[:60]} ({generic} generic, {custom} custom plans)"
+        for sql, generic, custom in replanned
+    )
+
+
 def ahead_build(url: str, campaign: int, ahead: int) -> None:
     """``ahead`` labels by the user ahead on the campaign's first items, still open to others."""
     import psycopg
@@ -416,6 +436,7 @@ def posts_measure(options: argparse.Namespace, url: str, kept: int) -> list[Step
             f"SQL statements per POST: median {statistics.median(counts):g}, "
             f"{min(counts)}-{max(counts)}, in {statistics.median(transactions):g} transactions"
         )
+        step.note += f"; {plans_replanned()}"
         step.also_met = statistics.median(counts) <= 8
         print(f"  {step.name}: {step.median * 1000:.1f} ms, {step.note}", flush=True)
         steps.append(step)

@@ -10,10 +10,12 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from annotate.models import Campaign, GoldLabel
+from annotate.models import Campaign, GoldLabel, Label
+from annotate.selectors import campaign_progress
 from annotate.services.errors import CampaignError, LabelError
 from annotate.services.gold import gold_set
 from annotate.services.labels import label_submit
+from annotate.services.quality import standing_change
 from annotate.services.serving import assignment_next, assignment_skip
 from benchmarks.models import Benchmark
 from inference.models import GenerationRun, Response
@@ -423,3 +425,62 @@ def test_the_api_can_leave_out_truncated_responses_and_says_when_nothing_is_left
     answer = api.post("/api/campaigns/", {"name": "x", "runs": [run.pk]}, format="json")
     assert answer.status_code == 201
     assert answer.json()["exclude_truncated"] is False and answer.json()["item_count"] == 3
+
+
+# --- The campaign's totals ---------------------------------------------------------------------
+
+
+def totals_by_hand(campaign: Campaign) -> dict[str, int]:
+    """The campaign page's totals counted in Python from every item's labels (no excluded
+    annotator's), the way a reader of the export would count them."""
+    excluded = set(
+        campaign.standings.filter(excluded_at__isnull=False).values_list("annotator_id", flat=True)
+    )
+    totals = {"items": 0, "labels": 0, "complete": 0, "unsettled": 0, "settled": 0}
+    for item in campaign.items.filter(check_kind="").prefetch_related("assignments__label"):
+        values = [
+            a.label.value
+            for a in item.assignments.all()
+            if hasattr(a, "label") and a.annotator_id not in excluded
+        ]
+        waits = item.slots_left > 0 and len(values) >= campaign.overlap
+        disagree = len(set(values)) > 1 and not waits
+        has_gold = GoldLabel.objects.filter(item=item).exists()
+        totals["items"] += 1
+        totals["labels"] += len(values)
+        totals["complete"] += len(values) >= campaign.overlap
+        totals["unsettled"] += disagree and not has_gold
+        totals["settled"] += disagree and has_gold
+    return totals
+
+
+def test_the_campaign_totals_count_labelled_and_unlabelled_items_as_the_labels_say() -> None:
+    run = run_with_responses(12)
+    rubric_for(run.benchmark)
+    people = annotators(3)
+    campaign = campaign_over(run, people=people, overlap=2)
+    values = ["complied", "not_complied", "neither"]
+    for turn, person in enumerate(people):
+        for n in range(4 + 2 * turn):
+            label_next(campaign, person, values[(n * (turn + 1)) % 3])
+    boss = UserFactory.create(role="researcher")
+    values_of: dict[int, set[str]] = {}
+    for item_id, value in Label.objects.filter(assignment__item__campaign=campaign).values_list(
+        "assignment__item_id", "value"
+    ):
+        values_of.setdefault(item_id, set()).add(value)
+    disputed = sorted(item_id for item_id, seen in values_of.items() if len(seen) > 1)
+    gold_set(item=campaign.items.get(pk=disputed[0]), value="neither", reason="Read.", user=boss)
+    standing_change(campaign=campaign, annotator=people[2], action="exclude", by=boss)
+    progress = campaign_progress(campaign=campaign)
+    shown = {
+        "items": progress.items,
+        "labels": progress.labels,
+        "complete": progress.complete_items,
+        "unsettled": progress.unsettled,
+        "settled": progress.settled,
+    }
+    expected = totals_by_hand(campaign)
+    assert shown == expected, expected
+    assert expected["labels"] > 0 and expected["complete"] < expected["items"]
+    assert expected["unsettled"] + expected["settled"] > 0

@@ -44,6 +44,16 @@ def test_a_tiny_run_times_every_step_and_drops_its_database() -> None:
     # The "all" campaign has an item per response; a sample of a tenth, a tenth of them.
     assert re.search(r"create campaign: all: [\d.]+ s, 2,000 items", out), out
     assert re.search(r"create campaign: random 200: [\d.]+ s, 200 items", out), out
+    # Each POST line says which prepared statements PostgreSQL still plans on every execution
+    # (read from pg_prepared_statements on the bench's own connection).
+    post_lines = [line for line in out.splitlines() if line.startswith("  label POST")]
+    assert len(post_lines) == 2, out
+    for line in post_lines:
+        assert re.search(
+            r"every prepared statement on its generic plan"
+            r"|planned afresh each time: .+\(\d+ generic, \d+ custom plans\)",
+            line,
+        ), line
     assert "| step | median | target | | runs |" in out
     rows = [line for line in out.splitlines() if line.startswith("| ")]
     for step in STEPS:
