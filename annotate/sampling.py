@@ -148,16 +148,18 @@ def draw_clusters(
     readings: Iterable[Reading] = (),
     error_model: Sequence[Stratum] = (),
     uniform_share: float | None = None,
+    uncertainty: Mapping[int, float] | None = None,
 ) -> list[tuple[Cluster, float]]:
     """Whole conversations, each with its inclusion probability (that of every one of its
     turns), in the design's serving order: ``draw`` over the conversations as units, a
-    conversation's uncertainty the largest of its turns'."""
-    by_response = uncertainty_by_response(readings)
+    conversation's uncertainty the largest of its turns' (``uncertainty`` per response, or
+    worked out from ``readings``)."""
+    by_response = uncertainty if uncertainty is not None else uncertainty_by_response(readings)
     candidates = [
         Candidate(index, cluster.subcategory, cluster.category)
         for index, cluster in enumerate(clusters)
     ]
-    uncertainty = {
+    by_cluster = {
         index: max((by_response.get(rid, 0.0) for rid in cluster.response_ids), default=0.0)
         for index, cluster in enumerate(clusters)
     }
@@ -168,7 +170,7 @@ def draw_clusters(
         seed=seed,
         error_model=error_model,
         uniform_share=uniform_share,
-        uncertainty=uncertainty,
+        uncertainty=by_cluster,
     )
     return [(clusters[d.response_id], d.inclusion_probability) for d in drawn]
 
@@ -258,6 +260,17 @@ def equal_shares(stratum_sizes: Mapping[str, int], size: int) -> dict[str, Fract
     return targets
 
 
+# The designs that read the sampling judges only as how unsure they were of each response.
+UNCERTAINTY_LED = frozenset({Sampling.JUDGE_DISAGREEMENT, Sampling.ACTIVE})
+
+
+def uncertainty_told_apart(sampling: str) -> float:
+    """The least uncertainty the design tells apart from none: judge disagreement only sorts
+    the responses at or above its margin (the rest are one stratum, whatever their
+    uncertainty); active sampling weighs every response by it (0.0: all of them)."""
+    return 1 - 2 * UNSURE_MARGIN if sampling == Sampling.JUDGE_DISAGREEMENT else 0.0
+
+
 def uncertainty_by_response(readings: Iterable[Reading]) -> dict[int, float]:
     """1.0 where judges disagree or one failed; else how unsure the most unsure scoring judge
     was (1 at P=0.5, 0 at P=0 or 1); 0.0 where all judges agree and none scored. A reading may
@@ -300,7 +313,7 @@ def _disagreement_first(
     """Two strata: responses the judges disagree on (or a scoring judge is unsure of) and the
     rest. The first is served first, most uncertain first; both are simple random samples
     within, so weights stay exact."""
-    threshold = 1 - 2 * UNSURE_MARGIN
+    threshold = uncertainty_told_apart(Sampling.JUDGE_DISAGREEMENT)
     strata: dict[str, list[Candidate]] = {HARD: [], EASY: []}
     for c in candidates:
         strata[HARD if uncertainty.get(c.response_id, 0.0) >= threshold else EASY].append(c)

@@ -20,12 +20,14 @@ from annotate.plans import PlanError, pilot_strata
 from annotate.sampling import (
     DEFAULT_UNIFORM_SHARE,
     SINGLE_RESPONSE_DESIGNS,
+    UNCERTAINTY_LED,
     Candidate,
     Cluster,
     Reading,
     SamplingError,
     draw,
     draw_clusters,
+    uncertainty_told_apart,
 )
 from annotate.schemes import scheme_is_pairwise, scheme_values
 from annotate.selectors import (
@@ -35,6 +37,7 @@ from annotate.selectors import (
     campaign_population,
     pairwise_candidates,
     population_readings,
+    population_uncertainty,
     run_categories,
 )
 from annotate.services.errors import CampaignError
@@ -165,10 +168,22 @@ def campaign_create(
         _refuse_all_truncated(
             runs=runs, categories=categories, subcategories=subcategories, turns=turns
         )
+    # The uncertainty-led designs read only how unsure the judges were of each response, which
+    # the database works out; a pilot's error model reads the judges' labels themselves.
     readings = (
         population_readings(judges=sampling_judges, filters=filters, turns=turns)
-        if sampling_judges
+        if sampling_judges and sampling not in UNCERTAINTY_LED
         else []
+    )
+    uncertainty = (
+        population_uncertainty(
+            judges=sampling_judges,
+            filters=filters,
+            turns=turns,
+            at_least=uncertainty_told_apart(sampling),
+        )
+        if sampling_judges and sampling in UNCERTAINTY_LED
+        else None
     )
     error_model = (
         _pilot_error_model(pilot, candidates, readings)
@@ -180,6 +195,7 @@ def campaign_create(
         "sample_size": sample_size,
         "seed": seed,
         "readings": readings,
+        "uncertainty": uncertainty,
         "error_model": error_model,
         "uniform_share": active_uniform_share,
     }
