@@ -5,6 +5,7 @@ makes of the judges' readings, and the campaigns drawn with it the same."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
@@ -57,7 +58,7 @@ def test_the_database_s_uncertainty_is_that_of_the_readings(
     seed: int, at_least: float, subcategories: tuple[str, ...]
 ) -> None:
     run, judges = judged_run(seed)
-    filters = {
+    filters: dict[str, Any] = {
         "runs": [run],
         "categories": (),
         "subcategories": subcategories,
@@ -85,7 +86,12 @@ def test_an_uncertainty_led_campaign_draws_what_the_readings_would_draw(sampling
         sampling_judges=judges,
         seed=7,
     )
-    filters = {"runs": [run], "categories": (), "subcategories": (), "exclude_truncated": False}
+    filters: dict[str, Any] = {
+        "runs": [run],
+        "categories": (),
+        "subcategories": (),
+        "exclude_truncated": False,
+    }
     expected = draw(
         candidates=campaign_candidates(**filters),
         sampling=sampling,
