@@ -715,6 +715,10 @@ def check_category_names(
     """Refuse category and subcategory names that no answered response of the runs has (a
     subcategory must also lie inside the chosen categories), naming each one, and the name it
     probably meant when only its case differs."""
+    if not categories and not subcategories:
+        # Nothing named, nothing to refuse: reading the runs' names took 0.9 s at a million
+        # responses, in every campaign made over all of them.
+        return
     known = run_categories(runs=runs)
     _refuse_unknown("Category", categories, known, "the chosen runs", field="categories")
     chosen = categories or list(known)
