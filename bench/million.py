@@ -25,8 +25,9 @@ said otherwise:
 2. The label POST (``/annotate/<pk>/label/``, as the labeling screen sends it: the item ahead
    on screen, htmx) in the first "all" campaign (overlap 3), ``--posts`` POSTs after 20 to warm
    up, by an annotator at the start and by one 20,000 items ahead of the others (20,000 labels
-   of theirs made in SQL first). Django's test client, logged in; median ms and SQL statements
-   (CaptureQueriesContext; BEGIN, COMMIT and savepoints not counted).
+   of theirs made in SQL first). Django's test client, logged in; the median ms of every other
+   POST, timed bare, and of the others their SQL statements (CaptureQueriesContext; BEGIN,
+   COMMIT and savepoints not counted), each statement's time, and their own median ms.
 3. With the labels: the campaign page (``/campaigns/<pk>/``) and the agreement report
    (``/analysis/campaigns/<pk>/``) as a researcher, test client, after one warm-up GET.
 4. The run report with both judges over every verdict (``/analysis/runs/?run=<pk>``).
@@ -324,8 +325,10 @@ def screen_of(html: str) -> list[tuple[str, str, str]]:
 def label_posts(
     campaign: int, username: str, posts: int, step: Step
 ) -> tuple[list[int], list[int]]:
-    """``posts`` label POSTs by one annotator, timed one by one; their SQL statements
-    (transaction commands not counted) and transactions."""
+    """``posts`` label POSTs by one annotator, timed one by one: every other one bare (the
+    step's times, as bench/annotate_speed.py times them), the others with their SQL statements
+    counted and timed (transaction commands not counted), which costs the POST time of its own;
+    returns the instrumented POSTs' statements and transactions."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -337,6 +340,7 @@ def label_posts(
     rng = random.Random(1)
     statements: list[int] = []
     transactions: list[int] = []
+    instrumented: list[float] = []
     for number in range(-WARM_POSTS, posts):
         (assignment, item, ticket), ahead = screen[0], screen[1]
         form = {
@@ -350,9 +354,15 @@ def label_posts(
         }
         if number < 0:
             answer = client.post(url, form, HTTP_HX_REQUEST="true")
+        elif number % 2 == 0:
+            start = time.perf_counter()
+            answer = client.post(url, form, HTTP_HX_REQUEST="true")
+            step.seconds.append(time.perf_counter() - start)
         else:
-            with CaptureQueriesContext(connection) as captured:
-                answer = timed_call(step, partial(client.post, url, form, HTTP_HX_REQUEST="true"))
+            with CaptureQueriesContext(connection) as captured, profiled(step):
+                start = time.perf_counter()
+                answer = client.post(url, form, HTTP_HX_REQUEST="true")
+                instrumented.append(time.perf_counter() - start)
             sent = [q["sql"] for q in captured.captured_queries]
             statements.append(sum(1 for sql in sent if not TRANSACTION.match(sql)))
             transactions.append(sum(1 for sql in sent if sql.startswith("BEGIN")))
@@ -364,6 +374,7 @@ def label_posts(
         if not following:
             raise SystemExit("A label POST answered no next item.")
         screen = [ahead, following[0]]
+    step.note = f"instrumented: {statistics.median(instrumented) * 1000:.1f} ms"
     return statements, transactions
 
 
@@ -433,7 +444,7 @@ def posts_measure(options: argparse.Namespace, url: str, kept: int) -> list[Step
         step = Step(f"label POST, annotator {label}", "<= 7 ms, <= 8 SQL", 0.007)
         counts, transactions = label_posts(kept, username, options.posts, step)
         step.note = (
-            f"SQL statements per POST: median {statistics.median(counts):g}, "
+            f"{step.note}; SQL statements per POST: median {statistics.median(counts):g}, "
             f"{min(counts)}-{max(counts)}, in {statistics.median(transactions):g} transactions"
         )
         step.note += f"; {plans_replanned()}"
