@@ -190,11 +190,12 @@ def campaign_data(*, campaign: Campaign, labelled_only: bool = False) -> Campaig
     labels = _figure_labels(campaign)
     items = figure_items(campaign)
     if labelled_only:
-        # A union of ids, which PostgreSQL reads from the labels and gold labels and then
-        # looks up by key, rather than a test on each of the campaign's items. (The same ids
-        # as an array, as the verdicts are read below, took longer: the planner then hashed
-        # all the items' responses.)
-        items = items.filter(pk__in=_labelled_subquery(campaign))
+        # The labelled items' ids are those of the labels and gold labels just read: on
+        # PostgreSQL one array of them (0.63-0.71 -> 0.34-0.37 s for 50,000 of a million
+        # items; the union of ids as a subquery, restricted to the campaign through its items,
+        # scanned the million twice), elsewhere that subquery.
+        labelled = sorted(labels.by_item.keys() | gold.keys())
+        items = items.filter(_among("pk", labelled, _labelled_subquery(campaign)))
         data.item_count = figure_items(campaign).count()
     items = items.order_by("position", "pk")
     rows = items.annotate(in_context=IN_CONTEXT).values_list(
