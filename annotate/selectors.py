@@ -215,19 +215,23 @@ def population_readings(
     *, judges: Collection[Judge], filters: dict[str, Any], turns: str
 ) -> list[Reading]:
     """What the sampling judges said about the responses the campaign draws from (its
-    candidates: ``campaign_population`` with the same filters), found through the population
-    as a subquery: as a list of a million candidate ids the query took 10 s (bench/million.py).
-    A judge that judged a run twice gives its readings twice, which the designs read as once
-    (a set of labels, the largest uncertainty)."""
-    population = campaign_population(**filters, turns=turns)
-    rows = (
-        Verdict.objects.filter(
-            judge_run__judge__in=list(judges), response__in=population.values("pk")
-        )
-        .order_by()
-        .values_list("response_id", "label", "score")
-    )
+    candidates: ``campaign_population`` with the same filters). A judge that judged a run
+    twice gives its readings twice, which the designs read as once (a set of labels, the
+    largest uncertainty)."""
+    rows = _population_verdicts(judges, filters, turns).values_list("response_id", "label", "score")
     return list(rows)
+
+
+def _population_verdicts(
+    judges: Collection[Judge], filters: dict[str, Any], turns: str
+) -> QuerySet[Verdict]:
+    """The sampling judges' verdicts on the campaign's population (``campaign_population``
+    with the same filters), found through the population as a subquery (as a list of a
+    million candidate ids the query took 10 s), unordered."""
+    population = campaign_population(**filters, turns=turns)
+    return Verdict.objects.filter(
+        judge_run__judge__in=list(judges), response__in=population.values("pk")
+    ).order_by()
 
 
 def population_uncertainty(
@@ -238,12 +242,8 @@ def population_uncertainty(
     response left out as 0.0). Judge disagreement tells only the responses above its margin
     apart, so it asks for those alone: a million responses' two million readings, read and
     looped over in Python, took 6 s (bench/RESULTS.md)."""
-    population = campaign_population(**filters, turns=turns)
     per_response = (
-        Verdict.objects.filter(
-            judge_run__judge__in=list(judges), response__in=population.values("pk")
-        )
-        .order_by()
+        _population_verdicts(judges, filters, turns)
         .values("response_id")
         .annotate(
             # More than one label where the first and the last differ (a count of distinct

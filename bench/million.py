@@ -64,7 +64,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import bigdata
 from export_memory import export
@@ -322,13 +322,19 @@ def screen_of(html: str) -> list[tuple[str, str, str]]:
     return found
 
 
-def label_posts(
-    campaign: int, username: str, posts: int, step: Step
-) -> tuple[list[int], list[int]]:
+class Counted(NamedTuple):
+    """Of the instrumented label POSTs: SQL statements (transaction commands not counted),
+    transactions and seconds, each per POST."""
+
+    statements: list[int]
+    transactions: list[int]
+    seconds: list[float]
+
+
+def label_posts(campaign: int, username: str, posts: int, step: Step) -> Counted:
     """``posts`` label POSTs by one annotator, timed one by one: every other one bare (the
     step's times, as bench/annotate_speed.py times them), the others with their SQL statements
-    counted and timed (transaction commands not counted), which costs the POST time of its own;
-    returns the instrumented POSTs' statements and transactions."""
+    counted and timed, which costs the POST time of its own."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -338,9 +344,7 @@ def label_posts(
         raise SystemExit(f"The labeling page of campaign {campaign} showed {len(screen)} items.")
     url = f"/annotate/{campaign}/label/"
     rng = random.Random(1)
-    statements: list[int] = []
-    transactions: list[int] = []
-    instrumented: list[float] = []
+    counted = Counted([], [], [])
     for number in range(-WARM_POSTS, posts):
         (assignment, item, ticket), ahead = screen[0], screen[1]
         form = {
@@ -362,10 +366,10 @@ def label_posts(
             with CaptureQueriesContext(connection) as captured, profiled(step):
                 start = time.perf_counter()
                 answer = client.post(url, form, HTTP_HX_REQUEST="true")
-                instrumented.append(time.perf_counter() - start)
+                counted.seconds.append(time.perf_counter() - start)
             sent = [q["sql"] for q in captured.captured_queries]
-            statements.append(sum(1 for sql in sent if not TRANSACTION.match(sql)))
-            transactions.append(sum(1 for sql in sent if sql.startswith("BEGIN")))
+            counted.statements.append(sum(1 for sql in sent if not TRANSACTION.match(sql)))
+            counted.transactions.append(sum(1 for sql in sent if sql.startswith("BEGIN")))
         if answer.status_code != 200:
             raise SystemExit(
                 f"A label POST answered {answer.status_code}: {answer.content[:300]!r}"
@@ -374,14 +378,13 @@ def label_posts(
         if not following:
             raise SystemExit("A label POST answered no next item.")
         screen = [ahead, following[0]]
-    step.note = f"instrumented: {statistics.median(instrumented) * 1000:.1f} ms"
-    return statements, transactions
+    return counted
 
 
 def plans_replanned() -> str:
     """Which of the connection's prepared statements PostgreSQL still plans afresh on every
-    execution (a custom plan each time, after the five it always makes), with their planning
-    cost: a prepared statement is meant to be planned once."""
+    execution (a custom plan each time, after the five it always makes), with their counts of
+    generic and custom plans: a prepared statement is meant to be planned once."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -442,12 +445,14 @@ def posts_measure(options: argparse.Namespace, url: str, kept: int) -> list[Step
         if username == "ahead":
             ahead_build(url, kept, ahead)
         step = Step(f"label POST, annotator {label}", "<= 7 ms, <= 8 SQL", 0.007)
-        counts, transactions = label_posts(kept, username, options.posts, step)
+        counted = label_posts(kept, username, options.posts, step)
+        counts = counted.statements
         step.note = (
-            f"{step.note}; SQL statements per POST: median {statistics.median(counts):g}, "
-            f"{min(counts)}-{max(counts)}, in {statistics.median(transactions):g} transactions"
+            f"instrumented: {statistics.median(counted.seconds) * 1000:.1f} ms; "
+            f"SQL statements per POST: median {statistics.median(counts):g}, "
+            f"{min(counts)}-{max(counts)}, in {statistics.median(counted.transactions):g} "
+            f"transactions; {plans_replanned()}"
         )
-        step.note += f"; {plans_replanned()}"
         step.also_met = statistics.median(counts) <= 8
         print(f"  {step.name}: {step.median * 1000:.1f} ms, {step.note}", flush=True)
         steps.append(step)

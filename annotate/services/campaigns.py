@@ -170,9 +170,10 @@ def campaign_create(
         )
     # The uncertainty-led designs read only how unsure the judges were of each response, which
     # the database works out; a pilot's error model reads the judges' labels themselves.
+    uncertainty_led = bool(sampling_judges) and sampling in UNCERTAINTY_LED
     readings = (
         population_readings(judges=sampling_judges, filters=filters, turns=turns)
-        if sampling_judges and sampling not in UNCERTAINTY_LED
+        if sampling_judges and not uncertainty_led
         else []
     )
     uncertainty = (
@@ -182,7 +183,7 @@ def campaign_create(
             turns=turns,
             at_least=uncertainty_told_apart(sampling),
         )
-        if sampling_judges and sampling in UNCERTAINTY_LED
+        if uncertainty_led
         else None
     )
     error_model = (
