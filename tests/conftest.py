@@ -86,6 +86,9 @@ def shell_env(tmp_path: Path, role_groups: None) -> dict[str, str]:
     for commands run as a user runs them (``tests.processes.manage``)."""
     from django.db import connection
 
+    if connection.vendor != "postgresql":
+        # A command in another process cannot reach the test's SQLite database in memory.
+        pytest.skip("needs DATABASE_URL=postgres://… (CI sets it)")
     settings = connection.settings_dict
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env["DATABASE_URL"] = (
